@@ -1,0 +1,5 @@
+import sys
+
+from fgir.cli import main
+
+sys.exit(main())

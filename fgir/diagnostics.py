@@ -1,0 +1,175 @@
+"""Diagnostics: every user-facing error fgir reports.
+
+A :class:`Diagnostic` carries where (file, line, column), what (the spec path
+such as ``layer.items.stride[3]``) and why (the message).  Errors travel
+together in one :class:`FgirError`, so a run reports every problem it found at
+once, formatted the way compilers do::
+
+    spec.yaml:12:9: error: layer.items.stride: 8 values for num_reps 9
+
+Example:
+    >>> loc = Loc("spec.yaml", 12, 9)
+    >>> str(Diagnostic(loc, "layer.items.stride", "8 values for num_reps 9"))
+    'spec.yaml:12:9: error: layer.items.stride: 8 values for num_reps 9'
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """A position in a source file; line and column count from 1."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def to_json(self) -> list:
+        return [self.file, self.line, self.col]
+
+    @classmethod
+    def from_json(cls, data: Sequence) -> "Loc":
+        return cls(str(data[0]), int(data[1]), int(data[2]))
+
+
+UNKNOWN_LOC = Loc("<unknown>")
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value or node comes from: a source location and a spec path."""
+
+    loc: Loc
+    path: str
+
+    def child(self, key: str | int, loc: Loc | None = None) -> "Origin":
+        """The origin of a member: ``items`` → ``items.stride``, ``stride`` → ``stride[3]``."""
+        if isinstance(key, int):
+            path = f"{self.path}[{key}]"
+        else:
+            path = f"{self.path}.{key}" if self.path else key
+        return Origin(loc or self.loc, path)
+
+    def to_json(self) -> list:
+        return [*self.loc.to_json(), self.path]
+
+    @classmethod
+    def from_json(cls, data: Sequence) -> "Origin":
+        return cls(Loc.from_json(data[:3]), str(data[3]))
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One message about the user's input."""
+
+    loc: Loc
+    path: str
+    message: str
+    severity: str = "error"
+    hint: str | None = None
+
+    @classmethod
+    def at(cls, origin: Origin, message: str, *, hint: str | None = None,
+           severity: str = "error") -> "Diagnostic":
+        return cls(origin.loc, origin.path, message, severity, hint)
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        text = f"{self.loc}: {self.severity}: {where}{self.message}"
+        if self.hint:
+            text += f"\n{self.loc}: note: {self.hint}"
+        return text
+
+
+class FgirError(Exception):
+    """Base of every error fgir reports about its input; holds one or more diagnostics.
+
+    The first diagnostic's fields are exposed as ``file``, ``line``, ``column``,
+    ``spec_path`` and ``message``; ``pass_name`` names the compiler pass that
+    found the problem, when one did.
+    """
+
+    def __init__(self, diagnostics: Diagnostic | Iterable[Diagnostic], pass_name: str | None = None):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        if not self.diagnostics:
+            raise ValueError("FgirError needs at least one diagnostic")
+        self.pass_name = pass_name
+        super().__init__(self.render())
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def file(self) -> str:
+        return self.diagnostics[0].loc.file
+
+    @property
+    def line(self) -> int:
+        return self.diagnostics[0].loc.line
+
+    @property
+    def column(self) -> int:
+        return self.diagnostics[0].loc.col
+
+    @property
+    def spec_path(self) -> str:
+        return self.diagnostics[0].path
+
+    @property
+    def message(self) -> str:
+        return self.diagnostics[0].message
+
+    def render(self) -> str:
+        return "\n".join(str(d) for d in self.diagnostics)
+
+
+class SpecIOError(FgirError):
+    """The spec (or another input file) could not be read: exit status 2 in the CLI."""
+
+
+class Diagnostics:
+    """A collector: passes and the front end report here, then :meth:`raise_if_errors`."""
+
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def error(self, origin: Origin, message: str, *, hint: str | None = None) -> None:
+        self.items.append(Diagnostic.at(origin, message, hint=hint))
+
+    def warning(self, origin: Origin, message: str, *, hint: str | None = None) -> None:
+        self.items.append(Diagnostic.at(origin, message, hint=hint, severity="warning"))
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.items.extend(diagnostics)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.items)
+
+    def raise_if_errors(self, pass_name: str | None = None) -> None:
+        if self.has_errors:
+            ordered = sorted(self.items, key=lambda d: (d.severity != "error", d.loc.file,
+                                                        d.loc.line, d.loc.col))
+            raise FgirError(ordered, pass_name=pass_name)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A "did you mean" hint for a misspelt name, or None when nothing is close.
+
+    >>> did_you_mean("BasicBlok", ["BasicBlock", "BottleneckBlock"])
+    "did you mean 'BasicBlock'?"
+    """
+    close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None

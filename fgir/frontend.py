@@ -1,0 +1,89 @@
+"""Spec document → IR of blocks: one block node per network module, in order; processes aside.
+
+The graph this returns still holds block nodes (and unexpanded Repeats): the
+passes in ``fgir.passes`` expand, lower and check it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fgir.blocks import BLOCKS, PROCESSES, lookup_block
+from fgir.blocks.argtypes import validate_args
+from fgir.blocks.located import collect_origins, locate, plain, without
+from fgir.blocks.module import elaboration, instantiate
+from fgir.diagnostics import Diagnostics, Loc, Origin
+from fgir.ir.graph import Graph
+from fgir.spec.document import SpecDocument
+
+DEFAULT_INPUT_SIZE = 224
+
+
+def _module_args(entry: Any) -> tuple[dict[str, Any], dict[str, Origin]]:
+    located = locate(entry.args, entry.origin)
+    return without(located, "type"), located.key_origins
+
+
+def build_ir(doc: SpecDocument, diags: Diagnostics | None = None) -> Graph:
+    """Elaborate every module of ``doc``; report problems to ``diags`` (raised if none is given)."""
+    own = diags is None
+    diags = diags or Diagnostics()
+    graph = Graph()
+    current = graph.add_input()
+    network: list[str] = []
+    seen_processes: dict[str, Origin] = {}
+    with elaboration(diags, Origin(Loc(doc.file), ""), graph):
+        for entry in doc.modules:
+            type_name = entry.type_name
+            if isinstance(type_name, str) and type_name in PROCESSES:
+                _add_process(graph, entry, diags, network, seen_processes)
+                continue
+            if seen_processes and isinstance(type_name, str) and type_name in BLOCKS:
+                diags.error(entry.type_origin, f"layer module '{entry.name}' comes after a process; "
+                                               "processes transform the network built before them")
+            cls = lookup_block(type_name, entry.type_origin, diags)
+            if cls is None:
+                continue
+            args, key_origins = _module_args(entry)
+            node = instantiate(cls, entry.name, args, entry.origin, graph, [current], key_origins)
+            if node is not None:
+                current = node
+                network.append(node)
+    if len(network) == 1:
+        graph[network[0]].inline_scope = True   # a one-module network is that module (torchvision keys)
+    graph.set_output(current)
+    size = _default_input_size(graph)
+    graph.meta["input"] = [3, size, size]
+    graph.meta["spec_file"] = doc.file
+    if own:
+        diags.raise_if_errors()
+    return graph
+
+
+def _default_input_size(graph: Graph) -> int:
+    for _, node in graph.walk():
+        if "input_size" in node.meta:
+            return int(node.meta["input_size"])
+    return DEFAULT_INPUT_SIZE
+
+
+def _add_process(graph: Graph, entry: Any, diags: Diagnostics, network: list[str],
+                 seen: dict[str, Origin]) -> None:
+    cls = PROCESSES[entry.type_name]
+    if entry.type_name in seen:
+        diags.error(entry.type_origin, f"{entry.type_name} is given twice",
+                    hint=f"first given at {seen[entry.type_name].loc}")
+        return
+    seen[entry.type_name] = entry.type_origin
+    if not network:
+        diags.error(entry.type_origin, f"{entry.type_name} has no network before it to apply to")
+        return
+    args, key_origins = _module_args(entry)
+    checked = validate_args(cls, args, entry.origin, diags, key_origins=key_origins)
+    if checked is None:
+        return
+    origins: dict[str, Origin] = {}
+    for key, value in checked.items():
+        collect_origins(value, key, origins)
+    graph.processes.append({"type": entry.type_name, "name": entry.name, "args": plain(checked),
+                            "origin": entry.origin, "arg_origins": origins})

@@ -1,0 +1,132 @@
+"""The spec document: which modules make the network, in what order, and what else it holds.
+
+Accepted forms (SEMANTICS.md): a file with ``search_space:`` (plus optionally
+``search_algorithm:`` and other sections), or a file that is the search space
+alone (``type: FineGrainedSpace`` at the top).
+
+Example:
+    >>> doc = parse_document(load_yaml_text("type: FineGrainedSpace\\nmodules: [m]\\nm: {type: ReLU}\\n"))
+    >>> [m.name for m in doc.modules]
+    ['m']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fgir.diagnostics import Diagnostics, Loc, Origin, did_you_mean
+from fgir.spec.yaml_loader import SList, SMap
+
+SPACE_TYPE = "FineGrainedSpace"
+SPACE_KEYS = ("type", "modules", "hyper_parameters")
+
+
+@dataclass
+class ModuleEntry:
+    """One entry of ``modules``: its name, type name, arguments and where it was written."""
+
+    name: str
+    type_name: Any
+    args: SMap
+    origin: Origin          # the module's mapping; path = the module name
+    type_origin: Origin     # where ``type:`` was written
+
+
+@dataclass
+class SpecDocument:
+    file: str
+    root: SMap
+    space: SMap
+    modules: list[ModuleEntry] = field(default_factory=list)
+    hyper_parameters: SMap | None = None
+    search_algorithm: SMap | None = None
+
+
+def _fail(diags: Diagnostics, loc: Loc, path: str, message: str, hint: str | None = None) -> None:
+    diags.error(Origin(loc, path), message, hint=hint)
+
+
+def parse_document(root: Any, diags: Diagnostics | None = None) -> SpecDocument:
+    """Check the document's structure; report problems to ``diags`` (raised if none is given)."""
+    own = diags is None
+    diags = diags or Diagnostics()
+    doc = _parse(root, diags)
+    if own:
+        diags.raise_if_errors()
+    return doc
+
+
+def _parse(root: Any, diags: Diagnostics) -> SpecDocument:
+    file = root.loc.file if isinstance(root, (SMap, SList)) else "<string>"
+    empty = SMap(Loc(file, 1, 1))
+    if not isinstance(root, SMap):
+        _fail(diags, getattr(root, "loc", Loc(file, 1, 1)), "",
+              "a spec is a mapping with a 'search_space' section")
+        return SpecDocument(file, empty, empty)
+    if "search_space" in root:
+        space = root["search_space"]
+        if not isinstance(space, SMap):
+            _fail(diags, root.value_loc("search_space"), "search_space", "must be a mapping")
+            return SpecDocument(file, root, empty)
+    elif root.get("type") == SPACE_TYPE:
+        space = root
+    else:
+        hint = did_you_mean("search_space", [k for k in root if isinstance(k, str)])
+        _fail(diags, root.loc, "", "the spec has no 'search_space' section", hint=hint)
+        return SpecDocument(file, root, empty)
+    doc = SpecDocument(file, root, space)
+    algorithm = root.get("search_algorithm") if space is not root else None
+    if algorithm is not None:
+        if isinstance(algorithm, SMap):
+            doc.search_algorithm = algorithm
+        else:
+            _fail(diags, root.value_loc("search_algorithm"), "search_algorithm", "must be a mapping")
+
+    space_type = space.get("type", SPACE_TYPE)
+    if space_type != SPACE_TYPE:
+        _fail(diags, space.value_loc("type"), "type",
+              f"search space type must be '{SPACE_TYPE}', got '{space_type}'")
+    hyper = space.get("hyper_parameters")
+    if hyper is not None:
+        if isinstance(hyper, SMap):
+            doc.hyper_parameters = hyper
+        else:
+            _fail(diags, space.value_loc("hyper_parameters"), "hyper_parameters", "must be a mapping")
+
+    if "modules" not in space:
+        _fail(diags, space.loc, "modules", "the search space has no 'modules' list")
+        return doc
+    names = space["modules"]
+    if not isinstance(names, SList) or not names:
+        _fail(diags, space.value_loc("modules"), "modules", "must be a non-empty list of module names")
+        return doc
+    defined = [k for k in space if k not in SPACE_KEYS]
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        loc = names.item_loc(i)
+        if not isinstance(name, str):
+            _fail(diags, loc, f"modules[{i}]", f"a module name must be a string, got {name!r}")
+            continue
+        if name in seen:
+            _fail(diags, loc, f"modules[{i}]", f"module '{name}' is listed twice")
+            continue
+        seen.add(name)
+        if name in SPACE_KEYS or name not in space:
+            _fail(diags, loc, f"modules[{i}]", f"module '{name}' is listed but not defined",
+                  hint=did_you_mean(name, defined))
+            continue
+        body = space[name]
+        if not isinstance(body, SMap):
+            _fail(diags, space.value_loc(name), name, "a module is a mapping with a 'type'")
+            continue
+        if "type" not in body:
+            _fail(diags, body.loc, name, f"module '{name}' has no 'type'")
+            continue
+        doc.modules.append(ModuleEntry(name, body["type"], body, Origin(body.loc, name),
+                                       Origin(body.value_loc("type"), f"{name}.type")))
+    for key in defined:
+        if key not in seen and isinstance(space[key], SMap) and "type" in space[key]:
+            diags.warning(Origin(space.key_loc(key), str(key)),
+                          f"module '{key}' is defined but not listed in 'modules'")
+    return doc

@@ -1,0 +1,188 @@
+"""A safe YAML loader that remembers where every key and value came from.
+
+Values come back as plain Python data, except that mappings are :class:`SMap`
+and sequences :class:`SList`: ordinary ``dict``/``list`` subclasses that also
+know the :class:`~fgir.diagnostics.Loc` of themselves, of each key and of each
+member.  Only YAML's core schema is constructed; ``!!python/tuple`` is accepted
+(as a list: a tuple means the same in a spec) and every other tag is refused,
+never executed.  Duplicate keys, alias bombs and runaway nesting are refused too.
+
+Example:
+    >>> doc = load_yaml_text("a:\\n  b: [1, 2]\\n", "spec.yaml")
+    >>> doc["a"].value_loc("b"), doc["a"]["b"].item_loc(1)
+    (Loc(file='spec.yaml', line=2, col=6), Loc(file='spec.yaml', line=2, col=10))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fgir.diagnostics import Diagnostic, FgirError, Loc, SpecIOError
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_scalar_constructor = yaml.constructor.SafeConstructor()
+
+TUPLE_TAG = "tag:yaml.org,2002:python/tuple"
+PYTHON_TAG_PREFIX = "tag:yaml.org,2002:python/"
+_CORE_TAGS = {
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:map",
+}
+
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+MAX_BYTES = 8 * 1024 * 1024
+
+
+class SMap(dict):
+    """A mapping that knows where it, its keys and its values stand in the source."""
+
+    __slots__ = ("loc", "key_locs", "value_locs")
+
+    def __init__(self, loc: Loc) -> None:
+        super().__init__()
+        self.loc = loc
+        self.key_locs: dict[Any, Loc] = {}
+        self.value_locs: dict[Any, Loc] = {}
+
+    def key_loc(self, key: Any) -> Loc:
+        return self.key_locs.get(key, self.loc)
+
+    def value_loc(self, key: Any) -> Loc:
+        return self.value_locs.get(key, self.loc)
+
+
+class SList(list):
+    """A sequence that knows where it and each of its items stand in the source."""
+
+    __slots__ = ("loc", "item_locs", "is_tuple")
+
+    def __init__(self, loc: Loc, is_tuple: bool = False) -> None:
+        super().__init__()
+        self.loc = loc
+        self.item_locs: list[Loc] = []
+        self.is_tuple = is_tuple
+
+    def item_loc(self, index: int) -> Loc:
+        return self.item_locs[index] if 0 <= index < len(self.item_locs) else self.loc
+
+
+def loc_of(value: Any, default: Loc) -> Loc:
+    """The location of a loaded container, or ``default`` for a scalar."""
+    return getattr(value, "loc", default)
+
+
+def _mark_loc(file: str, mark: Any) -> Loc:
+    return Loc(file, mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.count = 0
+
+    def fail(self, node: yaml.Node, message: str, hint: str | None = None) -> FgirError:
+        return FgirError(Diagnostic(_mark_loc(self.file, node.start_mark), "", message, hint=hint))
+
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(node, f"the document expands to more than {MAX_NODES} values "
+                                  "(an alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+        tag = node.tag or ""
+        loc = _mark_loc(self.file, node.start_mark)
+        if tag.startswith(PYTHON_TAG_PREFIX) and tag != TUPLE_TAG:
+            short = "!!python/" + tag[len(PYTHON_TAG_PREFIX):]
+            raise self.fail(node, f"unsafe YAML tag '{short}' is not allowed",
+                            hint="only '!!python/tuple' is accepted; specs never run Python code")
+        if isinstance(node, yaml.SequenceNode):
+            if tag not in (TUPLE_TAG, "tag:yaml.org,2002:seq"):
+                raise self.fail(node, f"unknown YAML tag '{tag}' on a sequence")
+            out = SList(loc, is_tuple=tag == TUPLE_TAG)
+            for item in node.value:
+                out.append(self.build(item, depth + 1))
+                out.item_locs.append(_mark_loc(self.file, item.start_mark))
+            return out
+        if isinstance(node, yaml.MappingNode):
+            if tag == TUPLE_TAG or tag != "tag:yaml.org,2002:map":
+                raise self.fail(node, f"YAML tag '{tag}' cannot tag a mapping")
+            return self._mapping(node, loc, depth)
+        if tag not in _CORE_TAGS:
+            raise self.fail(node, f"unknown YAML tag '{tag}'")
+        try:
+            return _scalar_constructor.construct_object(node)
+        except yaml.YAMLError as exc:
+            raise self.fail(node, f"bad scalar: {getattr(exc, 'problem', exc)}") from None
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> SMap:
+        out = SMap(loc)
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise self.fail(source, "a merge key '<<' takes a mapping")
+                    merged.extend(source.value)
+                continue
+            self._put(out, key_node, value_node, depth, explicit=True)
+        for key_node, value_node in merged:
+            self._put(out, key_node, value_node, depth, explicit=False)
+        return out
+
+    def _put(self, out: SMap, key_node: yaml.Node, value_node: yaml.Node, depth: int,
+             explicit: bool) -> None:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise self.fail(key_node, "mapping keys must be plain scalars")
+        key = self.build(key_node, depth + 1)
+        if key in out:
+            if explicit:
+                raise self.fail(key_node, f"duplicate key '{key}'",
+                                hint=f"first given at {out.key_loc(key)}")
+            return  # a key given explicitly wins over one merged in
+        out[key] = self.build(value_node, depth + 1)
+        out.key_locs[key] = _mark_loc(self.file, key_node.start_mark)
+        out.value_locs[key] = _mark_loc(self.file, value_node.start_mark)
+
+
+def load_yaml_text(text: str, file: str = "<string>") -> Any:
+    """Parse one YAML document into located Python data; raise FgirError on any problem."""
+    if len(text) > MAX_BYTES:
+        raise FgirError(Diagnostic(Loc(file, 1, 1), "", f"spec is larger than {MAX_BYTES} bytes"))
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = _mark_loc(file, mark) if mark is not None else Loc(file, 1, 1)
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise FgirError(Diagnostic(loc, "", f"malformed YAML: {problem}")) from None
+    except yaml.YAMLError as exc:
+        raise FgirError(Diagnostic(Loc(file, 1, 1), "", f"malformed YAML: {exc}")) from None
+    except RecursionError:
+        raise FgirError(Diagnostic(Loc(file, 1, 1), "",
+                                   f"nesting deeper than {MAX_DEPTH} levels")) from None
+    if node is None:
+        raise FgirError(Diagnostic(Loc(file, 1, 1), "", "the spec is empty"))
+    return _Builder(file).build(node)
+
+
+def load_yaml_file(path: str | Path) -> Any:
+    """Read and parse a spec file; a missing or unreadable file is a SpecIOError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecIOError(Diagnostic(Loc(str(path)), "", "no such file")) from None
+    except IsADirectoryError:
+        raise SpecIOError(Diagnostic(Loc(str(path)), "", "is a directory, not a spec file")) from None
+    except UnicodeDecodeError as exc:
+        raise SpecIOError(Diagnostic(Loc(str(path)), "", f"not UTF-8 text ({exc.reason})")) from None
+    except OSError as exc:
+        raise SpecIOError(Diagnostic(Loc(str(path)), "", exc.strerror or str(exc))) from None
+    return load_yaml_text(text, str(path))

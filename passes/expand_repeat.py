@@ -1,0 +1,82 @@
+"""expand_repeat: fill every Repeat node's sub-graph with its ``num_reps`` blocks.
+
+Requires: nothing (a graph from the front end).
+Guarantees ``repeats_expanded``: no Repeat node is left without its sub-graph.
+Reports: an item list whose length is not ``num_reps`` (at that list), an item
+that the repeated block does not take (with "did you mean"), an item given
+both in ``ref`` and ``items``, and any bad value for a rep's block.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fgir.blocks import BLOCKS
+from fgir.blocks.located import origin_of, relocate
+from fgir.blocks.module import elaboration, instantiate
+from fgir.diagnostics import did_you_mean
+from fgir.ir.graph import Graph, Node
+from .base import Pass, PassContext
+
+
+def _rep_names(num_reps: int, strides: list[Any], stage_names: bool) -> list[str]:
+    if not stage_names:
+        return [str(i) for i in range(num_reps)]
+    names, stage, index = [], 1, 0
+    for i in range(num_reps):
+        if i > 0 and strides[i] != 1:
+            stage, index = stage + 1, 0
+        names.append(f"layer{stage}.{index}")
+        index += 1
+    return names
+
+
+class ExpandRepeat(Pass):
+    name = "expand_repeat"
+    provides = frozenset({"repeats_expanded"})
+
+    def run(self, graph: Graph, ctx: PassContext) -> None:
+        pending = [node for _, node in graph.walk() if node.block_type == "Repeat" and node.subgraph is None]
+        while pending:
+            node = pending.pop()
+            self.expand(node, ctx)
+            if node.subgraph is not None:
+                pending.extend(n for _, n in node.subgraph.walk()
+                               if n.block_type == "Repeat" and n.subgraph is None)
+
+    def expand(self, node: Node, ctx: PassContext) -> None:
+        num_reps = node.attrs["num_reps"]
+        items = relocate(node.attrs["items"], "items", node.arg_origins)
+        ref = relocate(node.attrs["ref"], "ref", node.arg_origins)
+        cls = BLOCKS[ref["type"]]
+        ref_args = {k: v for k, v in ref.items() if k != "type"}
+        signature = cls.signature()
+        ok = True
+        for key, value in items.items():
+            key_origin = items.key_origins.get(key, node.origin_of(f"items.{key}"))
+            if key not in signature:
+                ctx.error(key_origin, f"{cls.type_name()} takes no argument '{key}'",
+                          hint=did_you_mean(key, signature))
+                ok = False
+            elif key in ref_args:
+                ctx.error(key_origin, f"'{key}' is given both in the block and in items")
+                ok = False
+            if isinstance(value, list) and len(value) != num_reps:
+                where = origin_of(value, node.origin_of(f"items.{key}"))
+                ctx.error(where, f"{len(value)} values for num_reps {num_reps}")
+                ok = False
+        if not ok:
+            return
+        reps = [{**ref_args, **{k: (v[i] if isinstance(v, list) else v) for k, v in items.items()}}
+                for i in range(num_reps)]
+        names = _rep_names(num_reps, [rep.get("stride", 1) for rep in reps], node.attrs["stage_names"])
+        sub = Graph()
+        current = sub.add_input()
+        with elaboration(ctx.diagnostics, node.origin, sub):
+            for name, args in zip(names, reps):
+                built = instantiate(cls, name, args, node.origin, sub, [current])
+                if built is None:
+                    return
+                current = built
+        sub.set_output(current)
+        node.subgraph = sub

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# every example network spec, with the input its stem implies
+NETWORK_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.yaml") if p.name != "user_block.yaml")
+
+
+def run_fgir(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real command line in a fresh interpreter."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env.pop("FGIR_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "fgir", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=env, timeout=120)
+
+
+@pytest.fixture
+def write_spec(tmp_path):
+    """Write spec text to tmp/spec.yaml (dedented) and return its path."""
+    import textwrap
+
+    def write(text: str, name: str = "spec.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+    return write
