@@ -80,7 +80,8 @@ class BlockInfo:
     output: str
     nodes: list[str] = field(default_factory=list)
     is_leaf: bool = True
-    expect: dict[str, Any] | None = None   # {"channels": int, "arg": str, "origin": Origin}
+    # a final width to check: {"channels", "reason", "subject", "origin" (Origin.to_json form)}
+    expect: dict[str, Any] | None = None
 
 
 class Graph:

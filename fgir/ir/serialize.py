@@ -41,9 +41,7 @@ def _node_from_json(data: dict[str, Any]) -> Node:
 
 
 def _block_to_json(info: BlockInfo) -> dict[str, Any]:
-    expect = None
-    if info.expect is not None:
-        expect = {**info.expect, "origin": info.expect["origin"].to_json()}
+    expect = info.expect  # already JSON-ready (its origin in list form)
     return {"scope": info.scope, "type": info.type, "origin": info.origin.to_json(),
             "input": info.input, "output": info.output, "nodes": info.nodes,
             "is_leaf": info.is_leaf, "expect": expect}
@@ -51,8 +49,6 @@ def _block_to_json(info: BlockInfo) -> dict[str, Any]:
 
 def _block_from_json(data: dict[str, Any]) -> BlockInfo:
     expect = data["expect"]
-    if expect is not None:
-        expect = {**expect, "origin": Origin.from_json(expect["origin"])}
     return BlockInfo(data["scope"], data["type"], Origin.from_json(data["origin"]),
                      data["input"], data["output"], list(data["nodes"]), data["is_leaf"], expect)
 
