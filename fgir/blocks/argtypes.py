@@ -21,7 +21,7 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Literal
 
-from fgir.blocks.located import LocList, locate, member_origin, origin_of
+from fgir.blocks.located import LocList, locate, origin_of
 from fgir.diagnostics import Diagnostics, Origin, did_you_mean
 
 
@@ -204,8 +204,10 @@ class ListType(ArgType):
         origin = origin_of(value, origin)
         out = LocList()
         ok = True
+        item_origins = getattr(value, "item_origins", None)
         for i, item in enumerate(value):
-            checked = self.item.validate(item, member_origin(value, i, origin.child(i)), diags)
+            where = (item_origins[i] if item_origins else getattr(item, "origin", None)) or origin.child(i)
+            checked = self.item.validate(item, where, diags)
             ok = ok and checked is not INVALID
             out.append(checked)
         out.origin = origin
@@ -226,7 +228,8 @@ class PairType(ArgType):
                                                       f"got {len(value)} values")
                 return INVALID
             origin = origin_of(value, origin)
-            items = [self.item.validate(v, origin.child(i), diags) for i, v in enumerate(value)]
+            items = [self.item.validate(v, getattr(v, "origin", None) or origin.child(i), diags)
+                     for i, v in enumerate(value)]
             if INVALID in items:
                 return INVALID
             out = LocList(items)
@@ -351,17 +354,17 @@ def validate_args(cls: Any, given: dict[str, Any], origin: Origin, diags: Diagno
     out: dict[str, Any] = {}
     for key, value in given.items():
         param = signature.get(key)
-        key_origin = key_origins.get(key, origin.child(str(key)))
         if param is None:
             hint = did_you_mean(key, signature) or (
                 "it takes " + ", ".join(signature) if signature else f"{cls.type_name()} takes no arguments")
+            key_origin = key_origins.get(key) or origin.child(str(key))
             diags.error(key_origin, f"unknown argument '{key}' for {cls.type_name()}", hint=hint)
             continue
-        value_origin = value_origins.get(key) or origin_of(value, origin.child(str(key)))
+        # a computed value has no spec origin: problems with it are reported at the block
+        value_origin = value_origins.get(key) or getattr(value, "origin", None) or origin.child(str(key))
         checked = param.type.validate(value, value_origin, diags)
         if checked is not INVALID:
-            out[key] = checked if hasattr(checked, "origin") or checked is None or isinstance(
-                checked, (bool, BlockSpec)) else locate(checked, value_origin)
+            out[key] = checked
     if not partial:
         missing = [p.name for p in signature.values() if p.required and p.name not in given]
         for name in missing:

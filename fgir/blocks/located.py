@@ -96,26 +96,17 @@ def origin_of(value: Any, default: Origin | None) -> Origin | None:
     return getattr(value, "origin", default)
 
 
-def member_origin(container: Any, key: Any, default: Origin) -> Origin:
-    """Where member ``key`` of a located list or dict was written (works for booleans too)."""
-    if isinstance(container, LocList) and hasattr(container, "item_origins"):
-        if 0 <= key < len(container.item_origins):
-            return container.item_origins[key]
-    if isinstance(container, LocDict) and key in getattr(container, "value_origins", {}):
-        return container.value_origins[key]
-    return origin_of(container[key], default)
+_PLAIN_SCALARS = (int, float, str, bool, type(None))
+_LOCATED_SCALARS = {LocInt: int, LocFloat: float, LocStr: str}
 
 
 def plain(value: Any) -> Any:
     """Strip origins: the JSON-like value that goes into IR attributes."""
-    if isinstance(value, bool) or value is None:
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
         return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str(value)
+    if kind in _LOCATED_SCALARS:
+        return _LOCATED_SCALARS[kind](value)
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, dict):
@@ -128,6 +119,8 @@ def plain(value: Any) -> Any:
 
 def collect_origins(value: Any, rel: str, out: dict[str, Origin]) -> None:
     """Record the origin of ``value`` and of each of its parts, keyed by relative path."""
+    if type(value) in _PLAIN_SCALARS:
+        return
     origin = getattr(value, "origin", None)
     if origin is not None:
         out[rel] = origin

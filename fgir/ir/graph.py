@@ -60,10 +60,7 @@ class Node:
 
     def origin_of(self, arg: str) -> Origin:
         """Where attribute ``arg`` came from; the node's own origin when it was computed."""
-        found = self.arg_origins.get(arg)
-        if found is not None:
-            return found
-        return self.origin.child(arg) if self.origin.path else self.origin
+        return self.arg_origins.get(arg) or self.origin
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.op!r})"
