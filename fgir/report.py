@@ -32,6 +32,10 @@ def summarize(graph: Graph) -> dict[str, Any]:
                                "loc": str(info.origin.loc if info else node.origin.loc)}
         row["params"] += node.meta["params"]
         row["macs"] += node.meta["macs"]
+        row["weight_bytes"] = row.get("weight_bytes", 0) + node.meta["weight_bytes"]
+        if "w_bits" in node.meta:
+            row.setdefault("bits", []).append({"layer": node.name, "w_bits": node.meta["w_bits"],
+                                               "a_bits": node.meta["a_bits"]})
         output = graph[info.output] if info else node
         row["output"] = list(output.type.dims)
     return {
@@ -39,6 +43,8 @@ def summarize(graph: Graph) -> dict[str, Any]:
         "input": graph.meta["input"],
         "params": graph.meta["params"],
         "macs": graph.meta["macs"],
+        "weight_bytes": graph.meta["weight_bytes"],
+        "quantized": "quant" in graph.meta,
         "layers": list(rows.values()),
     }
 
@@ -50,18 +56,24 @@ def _human(n: int) -> str:
     return str(n)
 
 
+def _bits_text(row: dict[str, Any]) -> str:
+    return " ".join(f"{b['w_bits']}/{b['a_bits']}" for b in row.get("bits", []))
+
+
 def format_table(summary: dict[str, Any]) -> str:
-    """The summary as an aligned text table."""
-    header = ("Layer", "Type", "Output", "Params", "MACs")
+    """The summary as an aligned text table (with a w/a bits column when the network is quantized)."""
+    quantized = summary["quantized"]
+    header = ("Layer", "Type", "Output", "Params", "MACs") + (("Bits w/a",) if quantized else ())
     body = [(r["name"], r["type"], "x".join(map(str, r["output"])), f"{r['params']:,}", f"{r['macs']:,}")
-            for r in summary["layers"]]
-    total = ("Total", "", "", f"{summary['params']:,}", f"{summary['macs']:,}")
-    widths = [max(len(row[i]) for row in [header, *body, total]) for i in range(5)]
+            + ((_bits_text(r),) if quantized else ()) for r in summary["layers"]]
+    total = ("Total", "", "", f"{summary['params']:,}", f"{summary['macs']:,}") + (("",) if quantized else ())
+    widths = [max(len(row[i]) for row in [header, *body, total]) for i in range(len(header))]
 
     def line(row: tuple[str, ...]) -> str:
         left = "  ".join(row[i].ljust(widths[i]) for i in range(3))
         right = "  ".join(row[i].rjust(widths[i]) for i in range(3, 5))
-        return f"{left}  {right}".rstrip()
+        extra = "".join(f"  {row[i]}" for i in range(5, len(row)))
+        return f"{left}  {right}{extra}".rstrip()
 
     rule = "-" * len(line(header))
     input_text = "x".join(map(str, summary["input"]))
@@ -69,4 +81,8 @@ def format_table(summary: dict[str, Any]) -> str:
              *map(line, body), rule, line(total),
              f"{summary['params']:,} parameters ({_human(summary['params'])}), "
              f"{summary['macs']:,} MACs ({_human(summary['macs'])}) per image"]
+    if quantized:
+        size, float_size = summary["weight_bytes"], 4 * summary["params"]
+        lines.append(f"weights: {size:,.0f} bytes at these bit widths ({size / float_size:.3f} of "
+                     f"{float_size:,} in float32)")
     return "\n".join(lines)

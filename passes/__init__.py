@@ -1,6 +1,7 @@
 """fgir's compiler passes (installed as ``fgir.passes``), one file a pass, and the pass manager.
 
-Default pipeline: expand_repeat → lower_blocks → infer_shapes → check_channels → count_cost.
+Default pipeline: expand_repeat → lower_blocks → infer_shapes → check_channels → apply_quant →
+count_cost.
 
 Example:
     >>> import fgir
@@ -10,6 +11,7 @@ Example:
     272474
 """
 
+from .apply_quant import ApplyQuant
 from .base import (FunctionPass, InternalError, Pass, PassContext, PassManager, PassOrderError,
                    graph_pass)
 from .check_channels import CheckChannels
@@ -18,14 +20,15 @@ from .expand_repeat import ExpandRepeat
 from .infer_shapes import InferShapes
 from .lower_blocks import LowerBlocks
 
-PASSES = {p.name: p for p in (ExpandRepeat, LowerBlocks, InferShapes, CheckChannels, CountCost)}
+PIPELINE = (ExpandRepeat, LowerBlocks, InferShapes, CheckChannels, ApplyQuant, CountCost)
+PASSES = {p.name: p for p in PIPELINE}
 
 
 def default_passes() -> list[Pass]:
     """A fresh instance of each pass of the default pipeline, in order."""
-    return [ExpandRepeat(), LowerBlocks(), InferShapes(), CheckChannels(), CountCost()]
+    return [p() for p in PIPELINE]
 
 
-__all__ = ["CheckChannels", "CountCost", "ExpandRepeat", "FunctionPass", "InferShapes",
+__all__ = ["ApplyQuant", "CheckChannels", "CountCost", "ExpandRepeat", "FunctionPass", "InferShapes",
            "InternalError", "LowerBlocks", "PASSES", "Pass", "PassContext", "PassManager",
            "PassOrderError", "default_passes", "graph_pass"]

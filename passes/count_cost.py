@@ -1,8 +1,10 @@
 """count_cost: parameters and MACs of every node, and the network's totals.
 
 Requires ``channels_checked`` (costs of an inconsistent network mean nothing).
-Guarantees ``cost``: ``node.meta["params"]`` and ``node.meta["macs"]`` on every
-node, ``graph.meta["params"]`` and ``graph.meta["macs"]`` for the whole.
+Guarantees ``cost``: ``node.meta["params"]``, ``node.meta["macs"]`` and
+``node.meta["weight_bytes"]`` on every node, and their totals in ``graph.meta``.
+Weight bytes count parameters at 4 bytes, or a quantized conv's weights at its
+``w_bits`` (after ``apply_quant``; its bias, if any, stays float).
 Parameters include BatchNorm's affine weights but not its running statistics;
 MACs count convolutions and linear layers (torchvision's convention).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from fgir.ir.graph import Graph
 from fgir.ir.ops import OPS
+from .apply_quant import FLOAT_BITS
 from .base import Pass, PassContext
 
 
@@ -20,16 +23,28 @@ class CountCost(Pass):
     provides = frozenset({"cost"})
 
     def run(self, graph: Graph, ctx: PassContext) -> None:
-        total_params = total_macs = 0
+        total_params = total_macs = total_bytes = 0
         for node in graph:
             if node.op == "input":
                 continue
             op = OPS[node.op]
             params = op.params(node.attrs)
             macs = op.macs(node.attrs, [graph[i].type for i in node.inputs], node.type)
+            size = _weight_bytes(node, params)
             node.meta["params"] = params
             node.meta["macs"] = macs
+            node.meta["weight_bytes"] = size
             total_params += params
             total_macs += macs
+            total_bytes += size
         graph.meta["params"] = total_params
         graph.meta["macs"] = total_macs
+        graph.meta["weight_bytes"] = total_bytes
+
+
+def _weight_bytes(node, params: int) -> float:
+    bits = node.meta.get("w_bits", FLOAT_BITS)
+    if bits == FLOAT_BITS:
+        return 4 * params
+    bias = node.attrs["out_channels"] if node.attrs.get("bias") else 0
+    return (params - bias) * bits / 8 + 4 * bias

@@ -11,8 +11,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# every example network spec, with the input its stem implies
-NETWORK_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.yaml") if p.name != "user_block.yaml")
+# the guide's examples that SEMANTICS.md says are wrong: kept verbatim, rejected with a clear error
+GUIDE_ERRORS = {"quant_resnet18_guide.yaml", "prune_resnet20_guide.yaml"}
+# every example network spec that compiles (user_block.yaml needs its plugin)
+NETWORK_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.yaml")
+                          if p.name != "user_block.yaml" and p.name not in GUIDE_ERRORS)
 
 
 def run_fgir(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -92,7 +92,7 @@ def test_summary_json_with_input():
     assert [row["name"] for row in summary["layers"]][:5] == ["conv1", "bn1", "relu", "maxpool",
                                                              "layer1.0"]
     assert summary["layers"][4] == {"name": "layer1.0", "type": "BasicBlock", "output": [64, 8, 8],
-                                    "params": 73_984, "macs": 4_718_592,
+                                    "params": 73_984, "macs": 4_718_592, "weight_bytes": 4 * 73_984,
                                     "loc": "examples/resnet18.yaml:6:13"}
 
 

@@ -17,18 +17,23 @@ import torch.fx
 from torch import nn
 
 from fgir.diagnostics import Diagnostic, FgirError, Loc, SpecIOError
+from fgir.backends.torch_quant import QuantConv2d
 from fgir.ir.graph import Graph, Node
 
 CHECKPOINT_FORMAT = "fgir-checkpoint-1"
 
 
-def _conv(a: dict[str, Any]) -> nn.Module:
-    return nn.Conv2d(a["in_channels"], a["out_channels"], tuple(a["kernel_size"]), tuple(a["stride"]),
-                     tuple(a["padding"]), tuple(a["dilation"]), a["groups"], a["bias"])
+def _conv(node: Node) -> nn.Module:
+    a = node.attrs
+    args = (a["in_channels"], a["out_channels"], tuple(a["kernel_size"]), tuple(a["stride"]),
+            tuple(a["padding"]), tuple(a["dilation"]), a["groups"], a["bias"])
+    if "w_bits" in node.meta:  # annotated by apply_quant
+        return QuantConv2d(*args, w_bits=node.meta["w_bits"], a_bits=node.meta["a_bits"])
+    return nn.Conv2d(*args)
 
 
+NODE_BUILDERS: dict[str, Callable[[Node], nn.Module]] = {"conv2d": _conv}
 MODULE_BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
-    "conv2d": _conv,
     "batch_norm": lambda a: nn.BatchNorm2d(a["num_features"], a["eps"], a["momentum"], a["affine"]),
     "relu": lambda a: nn.ReLU(inplace=False),
     "max_pool2d": lambda a: nn.MaxPool2d(tuple(a["kernel_size"]), tuple(a["stride"]), tuple(a["padding"])),
@@ -53,7 +58,7 @@ def _place(root: nn.Module, path: str, module: nn.Module) -> None:
 
 def _init_weights(module: nn.Module) -> None:
     for m in module.modules():
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, nn.Conv2d):  # QuantConv2d included
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
         elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.ones_(m.weight)
@@ -93,7 +98,8 @@ def _emit(node: Node, values: dict[str, torch.fx.Node], root: nn.Module,
         return fx_graph.call_function(torch.flatten, (args[0], 1))
     if node.op in FUNCTIONS:
         return fx_graph.call_function(FUNCTIONS[node.op], args)
-    _place(root, node.name, MODULE_BUILDERS[node.op](node.attrs))
+    builder = NODE_BUILDERS.get(node.op)
+    _place(root, node.name, builder(node) if builder else MODULE_BUILDERS[node.op](node.attrs))
     return fx_graph.call_module(node.name, args)
 
 
