@@ -2,7 +2,8 @@
 
 Requires: nothing (a graph from the front end).
 Guarantees ``repeats_expanded``: no Repeat node is left without its sub-graph.
-Reports: an item list whose length is not ``num_reps`` (at that list), an item
+Reports: more repetitions than ``fgir.limits`` allows (before building any), an
+item list whose length is not ``num_reps`` (at that list), an item
 that the repeated block does not take (with "did you mean"), an item given
 both in ``ref`` and ``items``, and any bad value for a rep's block.
 """
@@ -16,6 +17,7 @@ from fgir.blocks.located import origin_of, relocate
 from fgir.blocks.module import elaboration, instantiate
 from fgir.diagnostics import did_you_mean
 from fgir.ir.graph import Graph, Node
+from fgir.limits import MAX_REPS, MAX_TOTAL_REPS
 from .base import Pass, PassContext
 
 
@@ -37,12 +39,26 @@ class ExpandRepeat(Pass):
 
     def run(self, graph: Graph, ctx: PassContext) -> None:
         pending = [node for _, node in graph.walk() if node.block_type == "Repeat" and node.subgraph is None]
+        total = 0
         while pending:
             node = pending.pop()
+            total += node.attrs["num_reps"]
+            if not self.within_limits(node, total, ctx):
+                return
             self.expand(node, ctx)
             if node.subgraph is not None:
                 pending.extend(n for _, n in node.subgraph.walk()
                                if n.block_type == "Repeat" and n.subgraph is None)
+
+    def within_limits(self, node: Node, total: int, ctx: PassContext) -> bool:
+        num_reps = node.attrs["num_reps"]
+        if num_reps > MAX_REPS:
+            ctx.error(node.origin_of("num_reps"), f"{num_reps} repetitions; at most {MAX_REPS} are allowed")
+            return False
+        if total > MAX_TOTAL_REPS:
+            ctx.error(node.origin, f"the network repeats blocks more than {MAX_TOTAL_REPS} times")
+            return False
+        return True
 
     def expand(self, node: Node, ctx: PassContext) -> None:
         num_reps = node.attrs["num_reps"]

@@ -44,7 +44,7 @@ def test_alias_bomb_is_bounded():
         lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
     with pytest.raises(FgirError) as info:
         load_yaml_text("\n".join(lines) + "\n", "bomb.yaml")
-    assert "more than 200000 values" in info.value.message
+    assert "more than 100000 values" in info.value.message
 
 
 def test_recursive_alias_is_bounded():
@@ -82,3 +82,29 @@ def test_empty_spec_is_an_error():
     with pytest.raises(FgirError) as info:
         load_yaml_text("", "e.yaml")
     assert str(info.value.diagnostics[0]) == "e.yaml:1:1: error: the spec is empty"
+
+
+def test_alias_bomb_is_refused_before_it_is_built(monkeypatch):
+    from fgir.spec import yaml_loader
+
+    built = []
+    monkeypatch.setattr(yaml_loader._Builder, "build", lambda self, node, depth=0: built.append(node))
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 12)]  # 10^12 values
+    with pytest.raises(FgirError):
+        load_yaml_text("\n".join(lines) + "\n", "bomb.yaml")
+    assert built == []  # refused by counting what the aliases expand to, not by expanding them
+
+
+def test_explicit_tag_on_a_value_it_cannot_describe():
+    with pytest.raises(FgirError) as info:
+        load_yaml_text("a: !!float x\n", "t.yaml")
+    assert str(info.value.diagnostics[0]) == \
+        "t.yaml:1:4: error: bad float value 'x': could not convert string to float: 'x'"
+
+
+def test_a_document_that_is_not_a_mapping_names_the_file():
+    with pytest.raises(FgirError) as info:
+        fgir.loads("just text\n", "s.yaml")
+    assert str(info.value.diagnostics[0]) == \
+        "s.yaml:1:1: error: a spec is a mapping with a 'search_space' section"

@@ -47,18 +47,18 @@ def _fail(diags: Diagnostics, loc: Loc, path: str, message: str, hint: str | Non
     diags.error(Origin(loc, path), message, hint=hint)
 
 
-def parse_document(root: Any, diags: Diagnostics | None = None) -> SpecDocument:
+def parse_document(root: Any, diags: Diagnostics | None = None, file: str | None = None) -> SpecDocument:
     """Check the document's structure; report problems to ``diags`` (raised if none is given)."""
     own = diags is None
     diags = diags or Diagnostics()
-    doc = _parse(root, diags)
+    doc = _parse(root, diags, file)
     if own:
         diags.raise_if_errors()
     return doc
 
 
-def _parse(root: Any, diags: Diagnostics) -> SpecDocument:
-    file = root.loc.file if isinstance(root, (SMap, SList)) else "<string>"
+def _parse(root: Any, diags: Diagnostics, file: str | None) -> SpecDocument:
+    file = file or (root.loc.file if isinstance(root, (SMap, SList)) else "<string>")
     empty = SMap(Loc(file, 1, 1))
     if not isinstance(root, SMap):
         _fail(diags, getattr(root, "loc", Loc(file, 1, 1)), "",

@@ -34,7 +34,7 @@ _CORE_TAGS = {
 }
 
 MAX_DEPTH = 64
-MAX_NODES = 200_000
+MAX_NODES = 100_000
 MAX_BYTES = 8 * 1024 * 1024
 
 
@@ -85,6 +85,33 @@ class _Builder:
         self.file = file
         self.count = 0
 
+    def check_size(self, root: yaml.Node) -> None:
+        """Refuse alias bombs and cycles before building anything: count what aliases expand to."""
+        sizes: dict[int, int] = {}
+        on_path: set[int] = set()
+
+        def size(node: yaml.Node, depth: int) -> int:
+            key = id(node)
+            if key in sizes:
+                return sizes[key]
+            if key in on_path or depth > MAX_DEPTH:
+                raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+            total = 1
+            if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
+                on_path.add(key)
+                children = node.value if isinstance(node, yaml.SequenceNode) else \
+                    [part for pair in node.value for part in pair]
+                for child in children:
+                    total += size(child, depth + 1)
+                    if total > MAX_NODES:
+                        raise self.fail(node, f"the document expands to more than {MAX_NODES} "
+                                              "values (an alias bomb?)")
+                on_path.discard(key)
+            sizes[key] = total
+            return total
+
+        size(root, 0)
+
     def fail(self, node: yaml.Node, message: str, hint: str | None = None) -> FgirError:
         return FgirError(Diagnostic(_mark_loc(self.file, node.start_mark), "", message, hint=hint))
 
@@ -117,8 +144,10 @@ class _Builder:
             raise self.fail(node, f"unknown YAML tag '{tag}'")
         try:
             return _scalar_constructor.construct_object(node)
-        except yaml.YAMLError as exc:
-            raise self.fail(node, f"bad scalar: {getattr(exc, 'problem', exc)}") from None
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            # e.g. `!!float x`: an explicit tag on a value it cannot describe
+            raise self.fail(node, f"bad {tag.rsplit(':', 1)[-1]} value '{node.value}': "
+                                  f"{getattr(exc, 'problem', None) or exc}") from None
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> SMap:
         out = SMap(loc)
@@ -169,7 +198,9 @@ def load_yaml_text(text: str, file: str = "<string>") -> Any:
                                    f"nesting deeper than {MAX_DEPTH} levels")) from None
     if node is None:
         raise FgirError(Diagnostic(Loc(file, 1, 1), "", "the spec is empty"))
-    return _Builder(file).build(node)
+    builder = _Builder(file)
+    builder.check_size(node)
+    return builder.build(node)
 
 
 def load_yaml_file(path: str | Path) -> Any:

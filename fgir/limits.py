@@ -1,0 +1,9 @@
+"""Resource bounds: what fgir refuses to build, so that no spec can exhaust the machine.
+
+Every bound is checked statically, before anything is allocated; each refusal is
+an ordinary diagnostic.
+"""
+
+MAX_REPS = 4096              # repetitions of one Repeat (ResNet-1202 has 200 blocks a stage)
+MAX_TOTAL_REPS = 16384       # repetitions in a whole network
+DEFAULT_MAX_PARAMS = 2_000_000_000  # parameters a backend will allocate (--max-params)

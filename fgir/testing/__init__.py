@@ -1,0 +1,1 @@
+"""Test support shipped with fgir: spec mutators for fuzzing (used by tests/ and bench/fuzz.py)."""
