@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from fgir.blocks import BLOCKS, PROCESSES, lookup_block
-from fgir.blocks.argtypes import validate_args
 from fgir.blocks.located import collect_origins, locate, plain, without
-from fgir.blocks.module import elaboration, instantiate
+from fgir.blocks.module import ElaborationAborted, elaboration, instantiate
 from fgir.diagnostics import Diagnostics, Loc, Origin
 from fgir.ir.graph import Graph
 from fgir.spec.document import SpecDocument
@@ -49,7 +48,7 @@ def build_ir(doc: SpecDocument, diags: Diagnostics | None = None) -> Graph:
             if node is not None:
                 current = node
                 network.append(node)
-    if len(network) == 1:
+    if len(network) == 1 and graph[network[0]].is_block:
         graph[network[0]].inline_scope = True   # a one-module network is that module (torchvision keys)
     graph.set_output(current)
     size = _default_input_size(graph)
@@ -79,8 +78,10 @@ def _add_process(graph: Graph, entry: Any, diags: Diagnostics, network: list[str
         diags.error(entry.type_origin, f"{entry.type_name} has no network before it to apply to")
         return
     args, key_origins = _module_args(entry)
-    checked = validate_args(cls, args, entry.origin, diags, key_origins=key_origins)
-    if checked is None:
+    try:
+        checked = cls(_origin=entry.origin, _key_origins=key_origins,
+                      _value_origins=args.value_origins, **args).args
+    except ElaborationAborted:
         return
     origins: dict[str, Origin] = {}
     for key, value in checked.items():

@@ -45,8 +45,33 @@ def summarize(graph: Graph) -> dict[str, Any]:
         "macs": graph.meta["macs"],
         "weight_bytes": graph.meta["weight_bytes"],
         "quantized": "quant" in graph.meta,
+        **({"dense_params": graph.meta["dense_params"], "dense_macs": graph.meta["dense_macs"]}
+           if "dense_params" in graph.meta else {}),
         "layers": list(rows.values()),
     }
+
+
+def summarize_groups(graph: Graph) -> list[dict[str, Any]]:
+    """The channel groups (see fgir.ir.channel_groups): name, width, dense width, producing convs."""
+    from fgir.ir.channel_groups import channel_groups
+
+    out = []
+    for group in channel_groups(graph).groups:
+        first = graph[group.producers[0]]
+        out.append({"name": group.name, "width": group.width,
+                    "dense_width": first.meta.get("dense_out", group.width),
+                    "producers": group.producers})
+    return out
+
+
+def format_groups(groups: list[dict[str, Any]]) -> str:
+    """Channel groups as a table: a mask for ``Prune(masks: {name: [...]})`` is ``dense_width`` long."""
+    name_width = max(len("Group"), *(len(g["name"]) for g in groups))
+    lines = [f"{'Group'.ljust(name_width)}  {'Width':>5}  {'Dense':>5}  Convolutions"]
+    for g in groups:
+        convs = ", ".join(g["producers"])
+        lines.append(f"{g['name'].ljust(name_width)}  {g['width']:>5}  {g['dense_width']:>5}  {convs}")
+    return "\n".join(lines)
 
 
 def _human(n: int) -> str:
@@ -81,6 +106,10 @@ def format_table(summary: dict[str, Any]) -> str:
              *map(line, body), rule, line(total),
              f"{summary['params']:,} parameters ({_human(summary['params'])}), "
              f"{summary['macs']:,} MACs ({_human(summary['macs'])}) per image"]
+    if "dense_params" in summary:
+        lines.append(f"pruned from {summary['dense_params']:,} parameters and {summary['dense_macs']:,} "
+                     f"MACs: {summary['params'] / summary['dense_params']:.3f} of the parameters, "
+                     f"{summary['macs'] / summary['dense_macs']:.3f} of the MACs")
     if quantized:
         size, float_size = summary["weight_bytes"], 4 * summary["params"]
         lines.append(f"weights: {size:,.0f} bytes at these bit widths ({size / float_size:.3f} of "

@@ -1,7 +1,7 @@
 """fgir's compiler passes (installed as ``fgir.passes``), one file a pass, and the pass manager.
 
-Default pipeline: expand_repeat → lower_blocks → infer_shapes → check_channels → apply_quant →
-count_cost.
+Default pipeline: expand_repeat → lower_blocks → apply_prune → infer_shapes → check_channels →
+apply_quant → count_cost.
 
 Example:
     >>> import fgir
@@ -11,6 +11,7 @@ Example:
     272474
 """
 
+from .apply_prune import ApplyPrune
 from .apply_quant import ApplyQuant
 from .base import (FunctionPass, InternalError, Pass, PassContext, PassManager, PassOrderError,
                    graph_pass)
@@ -20,7 +21,7 @@ from .expand_repeat import ExpandRepeat
 from .infer_shapes import InferShapes
 from .lower_blocks import LowerBlocks
 
-PIPELINE = (ExpandRepeat, LowerBlocks, InferShapes, CheckChannels, ApplyQuant, CountCost)
+PIPELINE = (ExpandRepeat, LowerBlocks, ApplyPrune, InferShapes, CheckChannels, ApplyQuant, CountCost)
 PASSES = {p.name: p for p in PIPELINE}
 
 
@@ -29,6 +30,6 @@ def default_passes() -> list[Pass]:
     return [p() for p in PIPELINE]
 
 
-__all__ = ["ApplyQuant", "CheckChannels", "CountCost", "ExpandRepeat", "FunctionPass", "InferShapes",
+__all__ = ["ApplyPrune", "ApplyQuant", "CheckChannels", "CountCost", "ExpandRepeat", "FunctionPass", "InferShapes",
            "InternalError", "LowerBlocks", "PASSES", "Pass", "PassContext", "PassManager",
            "PassOrderError", "default_passes", "graph_pass"]

@@ -1,6 +1,6 @@
 """infer_shapes: give every node its output TensorType, for an input of ``ctx.options["input"]``.
 
-Requires ``lowered``.
+Requires ``lowered`` (and runs after ``apply_prune``, so pruned widths are what it checks).
 Guarantees ``shapes``: every node has ``type``; widths left out of the spec (a
 Linear's ``in_features``, a Conv2d's ``in_channels``, a BatchNorm2d's
 ``num_features``) are filled from the incoming tensor.  A spatial size that

@@ -96,3 +96,14 @@ def test_text_form_shows_ops_types_and_locations():
     assert line.startswith("%layer3.0.downsample.0 = conv2d(%layer2.2.relu_1) {in_channels=32, "
                            "out_channels=64, kernel_size=[1, 1], stride=[2, 2]")
     assert " : 64x8x8 " in line and line.endswith("resnet20_cifar.yaml:6:5")
+
+
+def test_networkx_export_before_lowering_names_nodes_by_path():
+    graph = fgir.load(EXAMPLES / "variant_layer.yaml")
+    PassManager([ExpandRepeat()]).run(graph)
+    nxg = graph.to_networkx()
+    conv = nxg.nodes["layer/repeat/3/conv1"]
+    assert (conv["op"], conv["scope"], conv["parent"]) == ("conv2d", "layer.repeat.3.conv1", "layer/repeat/3")
+    assert nxg.has_edge("layer/repeat/2", "layer/repeat/3")
+    assert nxg.has_edge("layer/repeat/3/input", "layer/repeat/3/conv1")
+    assert len(nxg) == sum(1 for _ in graph.walk())

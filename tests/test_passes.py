@@ -13,9 +13,10 @@ from fgir.passes import (CountCost, InferShapes, InternalError, PassManager, Pas
 
 def test_default_pipeline_order_and_properties():
     graph = fgir.compile(EXAMPLES / "resnet20_cifar.yaml")
-    assert [p.name for p in default_passes()] == ["expand_repeat", "lower_blocks", "infer_shapes",
-                                                  "check_channels", "apply_quant", "count_cost"]
-    assert graph.properties == {"repeats_expanded", "lowered", "shapes", "channels_checked",
+    assert [p.name for p in default_passes()] == ["expand_repeat", "lower_blocks", "apply_prune",
+                                                  "infer_shapes", "check_channels", "apply_quant",
+                                                  "count_cost"]
+    assert graph.properties == {"repeats_expanded", "lowered", "pruned", "shapes", "channels_checked",
                                 "quant_annotated", "cost"}
 
 
@@ -75,7 +76,7 @@ def test_dump_after_every_pass_with_a_callback():
     seen = []
     fgir.compile(EXAMPLES / "resnet20_cifar.yaml", dump_after="all",
                  dump_to=lambda name, graph: seen.append((name, len(graph))))
-    assert seen == [("expand_repeat", 2), ("lower_blocks", 74), ("infer_shapes", 74),
+    assert seen == [("expand_repeat", 2), ("lower_blocks", 74), ("apply_prune", 74), ("infer_shapes", 74),
                     ("check_channels", 74), ("apply_quant", 74), ("count_cost", 74)]
 
 

@@ -7,7 +7,7 @@ import torch
 
 import fgir
 import reference_resnet
-from conftest import EXAMPLES, NETWORK_EXAMPLES
+from conftest import EXAMPLES, NEEDS_CHECKPOINT, NETWORK_EXAMPLES
 from fgir.diagnostics import FgirError, SpecIOError
 
 # ImageNet-size examples are run at a smaller input to keep the suite fast
@@ -15,7 +15,7 @@ SMALL_INPUT = {"resnet50.yaml": "3x64x64", "resnet50_fine_grained.yaml": "3x64x6
                "resnet18.yaml": "3x64x64", "quant_resnet18_guide.yaml": "3x64x64"}
 
 
-@pytest.mark.parametrize("name", NETWORK_EXAMPLES)
+@pytest.mark.parametrize("name", [n for n in NETWORK_EXAMPLES if n not in NEEDS_CHECKPOINT])
 def test_forward_gives_batch_by_classes(name):
     graph = fgir.compile(EXAMPLES / name, input=SMALL_INPUT.get(name))
     model = fgir.to_torch(graph, seed=0).eval()

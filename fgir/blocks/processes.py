@@ -37,7 +37,11 @@ class BitWidths(ArgType):
 
 
 class Process(Module):
-    """Base of process types; never built into layers."""
+    """Base of process types; never built into layers. The constructor checks the arguments together."""
+
+    def __init__(self, *positional: Any, **kwargs: Any) -> None:
+        super().__init__(*positional, **kwargs)
+        self.constructor(**self._args)
 
 
 @register_process
@@ -51,12 +55,24 @@ class Quant(Process):
 
 @register_process
 class Prune(Process):
-    """Channel masks over a dense network, and the dense checkpoint to slice weights from."""
+    """Channel masks over a dense network, and the dense checkpoint to slice weights from.
 
-    def constructor(self, chn_node_mask: list[BinaryCode] = REQUIRED,
-                    chn_mask: list[BinaryCode] = REQUIRED,
+    Either the guide's ResNet row layout (``chn_node_mask`` + ``chn_mask``) or
+    ``masks: {group: [...]}`` over the channel groups ``fgir summary --groups`` lists.
+    """
+
+    def constructor(self, chn_node_mask: Optional[list[BinaryCode]] = None,
+                    chn_mask: Optional[list[BinaryCode]] = None,
+                    masks: Optional[dict] = None,
                     init_model_file: Optional[str] = None) -> None:
-        pass
+        rows = chn_node_mask is not None or chn_mask is not None
+        if rows and masks is not None:
+            self.fail("give either chn_node_mask and chn_mask, or masks, not both", masks, "masks")
+        if not rows and masks is None:
+            self.fail("Prune needs chn_node_mask and chn_mask, or masks")
+        if rows and (chn_node_mask is None or chn_mask is None):
+            missing = "chn_mask" if chn_mask is None else "chn_node_mask"
+            self.fail(f"Prune needs {missing} too")
 
 
 __all__ = ["BIT_WIDTHS", "BitWidths", "Process", "Prune", "Quant"]

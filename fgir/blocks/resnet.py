@@ -13,6 +13,7 @@ from fgir.blocks.argtypes import REQUIRED, BlockSpec, Count, Width
 from fgir.blocks.layers import AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU
 from fgir.blocks.module import Block, Repeat, Sequential, Value
 from fgir.blocks.registry import BLOCKS, register_block
+from fgir.limits import MAX_REPS
 
 IMAGENET_DEPTHS = {18: ("BasicBlock", [2, 2, 2, 2]), 34: ("BasicBlock", [3, 4, 6, 3]),
                    50: ("BottleneckBlock", [3, 4, 6, 3]), 101: ("BottleneckBlock", [3, 4, 23, 3]),
@@ -145,6 +146,8 @@ class BasicLayer(Block):
         if expansion != block_expansion(block):
             self.fail(f"{block.type_name} expands by {block_expansion(block)}, but expansion is "
                       f"{expansion}", expansion, "expansion")
+        if sum(layer_reps) > MAX_REPS:
+            self.fail(f"{sum(layer_reps)} blocks; at most {MAX_REPS} are allowed", layer_reps, "layer_reps")
         if items is None:
             widths = [64 * 2 ** i for i in range(len(layer_reps))]
             items = stage_items(in_plane, widths, layer_reps, expansion)
@@ -154,7 +157,11 @@ class BasicLayer(Block):
 
 
 def _depth_problem(depth: int) -> str | None:
-    if depth in IMAGENET_DEPTHS or (depth >= 8 and (depth - 2) % 6 == 0):
+    if depth in IMAGENET_DEPTHS:
+        return None
+    if depth >= 8 and (depth - 2) % 6 == 0:
+        if (depth - 2) // 2 > MAX_REPS:
+            return f"depth {depth} needs {(depth - 2) // 2} blocks; at most {MAX_REPS} are allowed"
         return None
     return (f"depth {depth} is not a ResNet depth: expected 18, 34, 50, 101, 152, "
             "or 6n+2 for CIFAR (20, 32, 44, 56, 110)")
@@ -162,7 +169,7 @@ def _depth_problem(depth: int) -> str | None:
 
 @register_block
 class ResNet(Block):
-    """A whole ResNet: ImageNet depths 18–152 or CIFAR depths 6n+2, or blocks given by ``items``."""
+    """A whole ResNet: ImageNet depths 18–152 or CIFAR depths 6n+2; ``items`` overrides per-block values."""
 
     def constructor(self, depth: Count = REQUIRED, num_class: Width = 10,
                     block: Optional[BlockSpec] = None, init_plane: Optional[Width] = None,
@@ -189,8 +196,8 @@ class ResNet(Block):
         self.relu = ReLU()
         if not small:
             self.maxpool = MaxPool2d(3, 2, 1)
-        if items is None:
-            items = stage_items(init_plane, widths, reps, expansion)
+        # items given override the depth's own per-block values, key by key
+        items = {**stage_items(init_plane, widths, reps, expansion), **(items or {})}
         self.layers = Repeat(num_reps or sum(reps), items, block, stage_names=True, inline_scope=True)
         reason = (f"out_plane is {out_plane}" if expansion == 1
                   else f"out_plane {out_plane} × expansion {expansion} = {out_plane * expansion}")

@@ -190,17 +190,32 @@ class Graph:
     __hash__ = None  # type: ignore[assignment]
 
     def to_networkx(self):
-        """A ``networkx.MultiDiGraph`` of the graph, nodes carrying op, attrs and scope."""
+        """A ``networkx.MultiDiGraph``: nodes carry op, attrs, scope, location and tensor type.
+
+        A lowered graph's nodes are named by scope; before lowering, a node inside a
+        block is named by the path of node names to it (``resnet/layers/layer1.0/conv1``),
+        and a block node's ``subgraph`` nodes are linked to it by ``parent``.
+        """
         import networkx as nx
 
         nxg = nx.MultiDiGraph()
-        for scope, node in self.walk():
-            nxg.add_node(scope or node.name, op=node.op, attrs=dict(node.attrs),
-                         loc=str(node.origin.loc), spec_path=node.origin.path,
-                         type=str(node.type) if node.type else None)
-        for src, dst, ttype in self.edges():
-            nxg.add_edge(src, dst, type=str(ttype) if ttype else None)
+        self._add_to_networkx(nxg, "", "")
         return nxg
+
+    def _add_to_networkx(self, nxg, path: str, scope: str) -> None:
+        def key(name: str) -> str:
+            return f"{path}/{name}" if path else name
+
+        for node in self.nodes.values():
+            here = scope if node.inline_scope else (f"{scope}.{node.name}" if scope else node.name)
+            nxg.add_node(key(node.name), op=node.op, attrs=dict(node.attrs), scope=here,
+                         loc=str(node.origin.loc), spec_path=node.origin.path,
+                         type=str(node.type) if node.type else None, parent=path or None)
+            for src in node.inputs:
+                nxg.add_edge(key(src), key(node.name),
+                             type=str(self.nodes[src].type) if self.nodes[src].type else None)
+            if node.subgraph is not None:
+                node.subgraph._add_to_networkx(nxg, key(node.name), here)
 
     def format(self) -> str:
         """The IR as text, one node a line (what ``--dump-after`` prints)."""
