@@ -1,0 +1,134 @@
+"""Lowered IR + weights → an ONNX ``ModelProto`` for inference, emitted directly (no torch, no tracing).
+
+The emitter reads only the lowered, checked graph and a dict of numpy weights
+named like the torch backend's ``state_dict``.  It produces the inference form:
+every BatchNorm folded into the convolution before it where that conv feeds it
+alone (``keep_bn=True`` keeps ``BatchNormalization`` nodes instead), dropout and
+identity gone, a dynamic batch dimension ``N``, every ONNX node named by its IR
+scope (``layer1.0.conv1``) with its spec location as ``doc_string``, and fgir's
+version and the spec's sha256 in ``metadata_props``.  Convolutions a Quant
+process annotated store int8 weight codes (:mod:`fgir.backends.onnx_quant`).
+Op rules live in :mod:`fgir.backends.onnx_ops`, weight checks and folding in
+:mod:`fgir.backends.onnx_weights`, atomic writing in :mod:`fgir.backends.onnx_io`.
+
+Example:
+    >>> import fgir, numpy as np
+    >>> graph = fgir.compile("examples/resnet20_cifar.yaml")
+    >>> weights = {k: v.numpy() for k, v in fgir.to_torch(graph, seed=0).state_dict().items()}
+    >>> model = build_model(graph, weights)
+    >>> model.graph.node[0].name, model.graph.node[0].op_type
+    ('conv1', 'Conv')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import onnx
+from onnx import ModelProto, helper
+
+from fgir.backends.onnx_io import EXTERNAL_THRESHOLD, save_atomic
+from fgir.backends.onnx_ops import KEEP_BN, LOWERINGS, Emitter
+from fgir.backends.onnx_weights import check_weights, fold_pairs
+from fgir.diagnostics import Loc
+from fgir.ir.graph import Graph
+
+DEFAULT_OPSET = 21
+MIN_OPSET = 17
+BATCH_DIM = "N"
+OUTPUT = "output"
+
+__all__ = ["BATCH_DIM", "DEFAULT_OPSET", "EXTERNAL_THRESHOLD", "MIN_OPSET", "build_model",
+           "check_opset", "max_opset", "save_atomic"]
+
+
+def max_opset() -> int:
+    """The newest ONNX opset the installed onnx package knows."""
+    return onnx.defs.onnx_opset_version()
+
+
+def check_opset(opset: int) -> int:
+    """``opset`` if fgir can emit it, else ValueError saying which it can.
+
+    >>> check_opset(21)
+    21
+    """
+    if isinstance(opset, bool) or not isinstance(opset, int):
+        raise ValueError(f"the opset is a whole number, not {opset!r}")
+    if not MIN_OPSET <= opset <= max_opset():
+        raise ValueError(f"opset {opset} is not supported: fgir emits opsets {MIN_OPSET} to "
+                         f"{max_opset()} (the newest the installed onnx {onnx.__version__} knows)")
+    return opset
+
+
+def build_model(graph: Graph, weights: Mapping[str, np.ndarray], *, opset: int = DEFAULT_OPSET,
+                keep_bn: bool = False, source: Loc = Loc("<weights>")) -> ModelProto:
+    """The ONNX model of a lowered, checked graph with these weights (see the module docstring).
+
+    ``source`` names where the weights came from in diagnostics: a missing,
+    extra or misshapen tensor raises :class:`~fgir.diagnostics.FgirError`.
+    """
+    check_opset(opset)
+    if not graph.is_lowered or "channels_checked" not in graph.properties:
+        raise ValueError("build_model needs a lowered, checked graph (fgir.compile gives one)")
+    folds = {} if keep_bn else fold_pairs(graph)
+    folded = {bn.name for bn in folds.values()}
+    rules = {**LOWERINGS, **KEEP_BN} if keep_bn else LOWERINGS
+    model = ModelProto(ir_version=helper.OP_SET_ID_VERSION_MAP[("ai.onnx", opset)],
+                       producer_name="fgir", producer_version=_fgir_version())
+    model.opset_import.add(domain="", version=opset)
+    helper.set_model_props(model, _metadata(graph, keep_bn))
+    em = Emitter(graph, check_weights(graph, weights, source), folds, BATCH_DIM, model.graph)
+    values: dict[str, str] = {}
+    for node in graph:
+        if node.op == "input":
+            values[node.name] = node.name
+        elif node.name in folded:
+            values[node.name] = values[node.inputs[0]]      # the conv before it computes its value
+        else:
+            values[node.name] = rules[node.op](em, node, [values[name] for name in node.inputs])
+    output = _name_output(em, graph, values[graph.output])
+    out = model.graph
+    out.name = _graph_name(graph)
+    out.node.extend(em.nodes)
+    out.input.append(em.tensor_type(graph.input.name, graph.input.type.dims))
+    out.output.append(em.tensor_type(output, graph[graph.output].type.dims))
+    out.value_info.extend(vi for vi in em.value_info if vi.name != output)
+    return model
+
+
+def _name_output(em: Emitter, graph: Graph, tensor: str) -> str:
+    """Call the graph's result ``output`` (a stable name for runtimes), unless a node owns that name."""
+    if tensor == graph.input.name:  # a network of identities: its output needs a node of its own
+        return em.raw("Identity", [tensor], graph.output, OUTPUT)
+    if OUTPUT in graph.nodes:
+        return tensor
+    for node in em.nodes:
+        node.input[:] = [OUTPUT if name == tensor else name for name in node.input]
+        node.output[:] = [OUTPUT if name == tensor else name for name in node.output]
+    for info in em.value_info:
+        if info.name == tensor:
+            info.name = OUTPUT
+    return OUTPUT
+
+
+def _graph_name(graph: Graph) -> str:
+    return Path(graph.meta.get("spec", {}).get("file", "")).stem or "fgir"
+
+
+def _fgir_version() -> str:
+    from fgir import __version__   # here: fgir/__init__ imports the API, which imports backends lazily
+    return __version__
+
+
+def _metadata(graph: Graph, keep_bn: bool) -> dict[str, str]:
+    spec = graph.meta.get("spec", {})
+    props = {"fgir.version": _fgir_version(),
+             "fgir.input": "x".join(str(d) for d in graph.meta.get("input", [])),
+             "fgir.batch_norm": "kept" if keep_bn else "folded"}
+    if spec:
+        props["fgir.spec.sha256"] = spec["sha256"]
+        props["fgir.spec.file"] = spec["file"]
+    return props

@@ -1,0 +1,188 @@
+"""How each primitive IR op becomes ONNX nodes (the lowering rules of the ONNX backend).
+
+Each rule takes the :class:`Emitter`, the IR node and the names of its input
+tensors, and returns the name of the tensor holding the node's value.  ONNX
+nodes are named by the IR node's scope (``layer1.0.conv1``); a rule that needs
+helper nodes names them ``scope/what``.  Tensors are named after the IR node
+whose value they hold.
+
+Example:
+    >>> import fgir, numpy as np
+    >>> from fgir.ir.graph import Graph
+    >>> g = Graph(); x = g.add_input(); g.set_output(g.add("act", "relu", [x]))
+    >>> g = fgir.compile(g, input="3x8x8")
+    >>> em = Emitter(g, {}, {}, "N")
+    >>> LOWERINGS["relu"](em, g["act"], ["input"]), em.nodes[0].op_type
+    ('act', 'Relu')
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+from onnx import GraphProto, NodeProto, TensorProto, ValueInfoProto, helper
+
+from fgir.backends.onnx_quant import (FLOAT_BITS, activation_bits, dequantized_weight,
+                                      quantize_weight, quantized_activation, weight_bits)
+from fgir.backends.onnx_weights import batch_norm_affine, fold_batch_norm
+from fgir.ir.graph import Graph, Node
+from fgir.ir.types import TensorType
+
+
+class Emitter:
+    """Collects the nodes, initializers and tensor types of the ONNX graph being built."""
+
+    def __init__(self, graph: Graph, weights: Mapping[str, np.ndarray], folds: Mapping[str, Node],
+                 batch: str, out: GraphProto | None = None) -> None:
+        self.graph = graph
+        self.weights = weights
+        self.folds = folds          # conv name → the batch_norm it absorbs
+        self.batch = batch
+        self.out = out if out is not None else GraphProto()   # initializers go straight in here
+        self.nodes: list[NodeProto] = []
+        self.value_info: list[ValueInfoProto] = []
+
+    def input_type(self, node: Node) -> TensorType:
+        return self.graph[node.inputs[0]].type
+
+    def param(self, name: str, array: np.ndarray | np.generic, dtype: type = np.float32) -> str:
+        """An initializer; written in place, as building and copying TensorProtos costs more than the math."""
+        array = np.ascontiguousarray(array, np.dtype(dtype).newbyteorder("<"))  # ONNX raw data is LE
+        tensor = self.out.initializer.add()
+        tensor.name = name
+        tensor.data_type = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+        tensor.dims.extend(array.shape)
+        tensor.raw_data = array.tobytes()
+        return name
+
+    def tensor_type(self, name: str, dims: tuple[int, ...]) -> ValueInfoProto:
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [self.batch, *dims])
+
+    def raw(self, op_type: str, inputs: list[str], name: str, output: str, doc: str = "",
+            **attrs: Any) -> str:
+        self.nodes.append(helper.make_node(op_type, inputs, [output], name=name, doc_string=doc, **attrs))
+        return output
+
+    def op(self, op_type: str, inputs: list[str], node: Node, value: Node | None = None,
+           note: str = "", **attrs: Any) -> str:
+        """One ONNX node named ``node.name`` whose output holds ``value``'s value (``node``'s by default)."""
+        value = value or node
+        where = f"{node.origin.loc}: {node.origin.path}" if node.origin.path else str(node.origin.loc)
+        self.raw(op_type, inputs, node.name, value.name, f"{where}{note}", **attrs)
+        self.value_info.append(self.tensor_type(value.name, value.type.dims))
+        return value.name
+
+
+def _pads(padding: list[int]) -> list[int]:
+    ph, pw = padding
+    return [ph, pw, ph, pw]     # ONNX: all begins, then all ends
+
+
+def _conv(em: Emitter, node: Node, xs: list[str]) -> str:
+    a = node.attrs
+    weight = em.weights[f"{node.name}.weight"]
+    bias = em.weights[f"{node.name}.bias"] if a["bias"] else None
+    bn = em.folds.get(node.name)
+    x = xs[0]
+    if activation_bits(node) < FLOAT_BITS:
+        x = quantized_activation(em, node, x, activation_bits(node))
+    if weight_bits(node) < FLOAT_BITS:
+        codes, scale = quantize_weight(weight, weight_bits(node))
+        if bn is not None:   # BN scales output channels: it folds into the per-channel scale
+            scale, bias = fold_batch_norm(scale, bias, bn, em.weights)
+        w = dequantized_weight(em, node, codes, scale)
+    else:
+        if bn is not None:
+            weight, bias = fold_batch_norm(weight, bias, bn, em.weights)
+        w = em.param(f"{node.name}.weight", weight)
+    inputs = [x, w] if bias is None else [x, w, em.param(f"{node.name}.bias", bias)]
+    note = f"; batch_norm '{bn.name}' folded in" if bn is not None else ""
+    return em.op("Conv", inputs, node, value=bn, note=note, kernel_shape=a["kernel_size"],
+                 strides=a["stride"], pads=_pads(a["padding"]), dilations=a["dilation"],
+                 group=a["groups"])
+
+
+def _batch_norm_node(em: Emitter, node: Node, xs: list[str]) -> str:
+    name, c = node.name, node.attrs["num_features"]
+    if node.attrs["affine"]:
+        scale, shift = em.weights[f"{name}.weight"], em.weights[f"{name}.bias"]
+    else:
+        scale, shift = np.ones(c, np.float32), np.zeros(c, np.float32)
+    inputs = [xs[0], em.param(f"{name}.weight", scale), em.param(f"{name}.bias", shift),
+              em.param(f"{name}.running_mean", em.weights[f"{name}.running_mean"]),
+              em.param(f"{name}.running_var", em.weights[f"{name}.running_var"])]
+    return em.op("BatchNormalization", inputs, node, epsilon=float(node.attrs["eps"]))
+
+
+def _batch_norm_affine(em: Emitter, node: Node, xs: list[str]) -> str:
+    """A BN with no conv to fold into, as a per-channel Mul and Add (inference form, no BN node)."""
+    scale, shift = batch_norm_affine(node, em.weights)
+    shape = (-1, 1, 1)
+    scaled = em.raw("Mul", [xs[0], em.param(f"{node.name}.scale", scale.reshape(shape))],
+                    f"{node.name}/scale", f"{node.name}/scaled")
+    return em.op("Add", [scaled, em.param(f"{node.name}.shift", shift.reshape(shape))], node)
+
+
+def _pool(op_type: str, **extra: Any) -> Callable[[Emitter, Node, list[str]], str]:
+    def lower(em: Emitter, node: Node, xs: list[str]) -> str:
+        a = node.attrs
+        return em.op(op_type, xs, node, kernel_shape=a["kernel_size"], strides=a["stride"],
+                     pads=_pads(a["padding"]), **extra)
+    return lower
+
+
+def adaptive_matrix(size: int, out: int) -> np.ndarray:
+    """The ``out x size`` averaging matrix of torch's adaptive pooling along one axis.
+
+    >>> adaptive_matrix(3, 2).tolist()
+    [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]]
+    """
+    m = np.zeros((out, size), np.float32)
+    for i in range(out):
+        start, end = (i * size) // out, -(-((i + 1) * size) // out)
+        m[i, start:end] = 1.0 / (end - start)
+    return m
+
+
+def _adaptive_avg_pool(em: Emitter, node: Node, xs: list[str]) -> str:
+    oh, ow = node.attrs["output_size"]
+    _, h, w = em.input_type(node).dims
+    if (oh, ow) == (1, 1):
+        return em.op("GlobalAveragePool", xs, node)
+    if h % oh == 0 and w % ow == 0:
+        k = [h // oh, w // ow]
+        return em.op("AveragePool", xs, node, kernel_shape=k, strides=k)
+    # uneven windows (ONNX has no adaptive pooling): average rows, then columns, by matrix products
+    cols = em.raw("MatMul", [xs[0], em.param(f"{node.name}.cols", adaptive_matrix(w, ow).T)],
+                  f"{node.name}/cols", f"{node.name}/cols")
+    return em.op("MatMul", [em.param(f"{node.name}.rows", adaptive_matrix(h, oh)), cols], node)
+
+
+def _linear(em: Emitter, node: Node, xs: list[str]) -> str:
+    inputs = [xs[0], em.param(f"{node.name}.weight", em.weights[f"{node.name}.weight"])]
+    if node.attrs["bias"]:
+        inputs.append(em.param(f"{node.name}.bias", em.weights[f"{node.name}.bias"]))
+    return em.op("Gemm", inputs, node, transB=1)
+
+
+def _passthrough(em: Emitter, node: Node, xs: list[str]) -> str:
+    return xs[0]    # dropout and identity do nothing at inference: no node at all
+
+
+LOWERINGS: dict[str, Callable[[Emitter, Node, list[str]], str]] = {
+    "conv2d": _conv,
+    "batch_norm": _batch_norm_affine,    # the driver folds most BNs into their conv first
+    "relu": lambda em, node, xs: em.op("Relu", xs, node),
+    "max_pool2d": _pool("MaxPool"),
+    "avg_pool2d": _pool("AveragePool", count_include_pad=1),   # torch's default counts the padding
+    "adaptive_avg_pool2d": _adaptive_avg_pool,
+    "flatten": lambda em, node, xs: em.op("Flatten", xs, node, axis=1),
+    "linear": _linear,
+    "dropout": _passthrough,
+    "identity": _passthrough,
+    "add": lambda em, node, xs: em.op("Add", xs, node),
+}
+
+# --keep-bn: BatchNormalization nodes instead of folding
+KEEP_BN: dict[str, Callable[[Emitter, Node, list[str]], str]] = {"batch_norm": _batch_norm_node}

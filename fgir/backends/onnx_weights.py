@@ -1,0 +1,155 @@
+"""Weights for the ONNX backend: what a lowered graph needs, checking what was given, BatchNorm folding.
+
+Weights are named as the torch backend's ``state_dict`` names them (the node's
+scope, then ``weight``/``bias``/``running_mean``/...), so a checkpoint written by
+``fgir compile -o model.pt`` and the module ``fgir.to_torch`` builds both fit.
+Everything here works on numpy arrays; nothing imports torch.
+
+Example:
+    >>> import fgir
+    >>> graph = fgir.compile("examples/resnet20_cifar.yaml")
+    >>> expected_weights(graph)["layer1.0.conv1.weight"].shape
+    (16, 16, 3, 3)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from fgir.backends.onnx_quant import FLOAT_BITS, activation_bits
+from fgir.diagnostics import Diagnostic, FgirError, Loc
+from fgir.ir.graph import Graph, Node
+
+# torch counts BatchNorm updates in a buffer that inference never reads: accepted, never required
+OPTIONAL_SUFFIXES = (".num_batches_tracked",)
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """One tensor a graph needs: its shape and the node that owns it."""
+
+    shape: tuple[int, ...]
+    node: Node
+
+
+def _node_weights(node: Node) -> dict[str, tuple[int, ...]]:
+    a = node.attrs
+    if node.op == "conv2d":
+        kh, kw = a["kernel_size"]
+        shapes = {"weight": (a["out_channels"], a["in_channels"] // a["groups"], kh, kw)}
+        if a["bias"]:
+            shapes["bias"] = (a["out_channels"],)
+        if activation_bits(node) < FLOAT_BITS:
+            shapes["act_alpha"] = ()     # the learned clip range of the quantized input
+        return shapes
+    if node.op == "linear":
+        shapes = {"weight": (a["out_features"], a["in_features"])}
+        if a["bias"]:
+            shapes["bias"] = (a["out_features"],)
+        return shapes
+    if node.op == "batch_norm":
+        c = (a["num_features"],)
+        shapes = {"running_mean": c, "running_var": c}
+        if a["affine"]:
+            shapes.update(weight=c, bias=c)
+        return shapes
+    return {}
+
+
+def expected_weights(graph: Graph) -> dict[str, Expected]:
+    """Every tensor the lowered graph reads, by ``state_dict`` name."""
+    return {f"{node.name}.{key}": Expected(shape, node)
+            for node in graph for key, shape in _node_weights(node).items()}
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape)) or "a scalar"
+
+
+def _owner_hint(node: Node) -> str:
+    where = f" ({node.origin.path})" if node.origin.path else ""
+    return f"the spec's {node.op} '{node.name}' comes from {node.origin.loc}{where}"
+
+
+def check_weights(graph: Graph, weights: Mapping[str, np.ndarray], source: Loc) -> dict[str, np.ndarray]:
+    """The graph's weights as float32 arrays; every missing, extra or misshapen tensor is an error.
+
+    Raises one :class:`FgirError` listing every problem, each naming the tensor
+    (``source`` is where the weights came from, e.g. the checkpoint file).
+    """
+    expected = expected_weights(graph)
+    problems: list[Diagnostic] = []
+    out: dict[str, np.ndarray] = {}
+    for name, want in expected.items():
+        if name not in weights:
+            problems.append(Diagnostic(source, name, f"missing: the spec needs a "
+                                       f"{_dims(want.shape)} tensor here", hint=_owner_hint(want.node)))
+            continue
+        array = np.asarray(weights[name])
+        if array.dtype.kind != "f":
+            problems.append(Diagnostic(source, name, f"has dtype {array.dtype}, not floating point"))
+        elif array.shape != want.shape:
+            problems.append(Diagnostic(source, name, f"has shape {_dims(array.shape)}, but the spec "
+                                       f"needs {_dims(want.shape)}", hint=_owner_hint(want.node)))
+        else:
+            out[name] = np.ascontiguousarray(array, dtype=np.float32)
+    for name in weights:
+        if name not in expected and not name.endswith(OPTIONAL_SUFFIXES):
+            problems.append(Diagnostic(source, name, "is not a tensor of this spec's network"))
+    if problems:
+        raise FgirError(problems)
+    return out
+
+
+# -- BatchNorm folding ----------------------------------------------------------
+def fold_pairs(graph: Graph) -> dict[str, Node]:
+    """conv name → the batch_norm folded into it: only where the conv's output feeds that BN alone.
+
+    A conv read by anything else must keep its un-normalised output, so it is left alone.
+    """
+    users = graph.users()
+    pairs: dict[str, Node] = {}
+    for node in graph:
+        if node.op == "batch_norm":
+            src = graph[node.inputs[0]]
+            if src.op == "conv2d" and users[src.name] == [node.name] and src.name != graph.output:
+                pairs[src.name] = node
+    return pairs
+
+
+def batch_norm_affine(bn: Node, weights: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Inference BatchNorm as ``y = x * scale + shift`` per channel (computed in float64)."""
+    name = bn.name
+    var = weights[f"{name}.running_var"].astype(np.float64)
+    mean = weights[f"{name}.running_mean"].astype(np.float64)
+    scale = 1.0 / np.sqrt(var + bn.attrs["eps"])
+    if bn.attrs["affine"]:
+        scale = scale * weights[f"{name}.weight"]
+        shift = weights[f"{name}.bias"] - mean * scale
+    else:
+        shift = -mean * scale
+    return scale, shift
+
+
+def fold_batch_norm(weight: np.ndarray, bias: np.ndarray | None, bn: Node,
+                    weights: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The conv weight and bias that compute ``bn(conv(x))`` in one convolution.
+
+    ``weight`` may also be a per-output-channel scale (a quantized conv's): it is
+    scaled the same way along its first axis.
+
+    >>> import numpy as np
+    >>> from fgir.ir.graph import Node
+    >>> bn = Node("bn", "batch_norm", {"eps": 0.0, "affine": False})
+    >>> stats = {"bn.running_mean": np.array([1.0]), "bn.running_var": np.array([4.0])}
+    >>> w, b = fold_batch_norm(np.ones((1, 1, 1, 1), np.float32), None, bn, stats)
+    >>> float(w.ravel()[0]), float(b[0])
+    (0.5, -0.5)
+    """
+    scale, shift = batch_norm_affine(bn, weights)
+    folded_w = weight * scale.astype(np.float32).reshape(-1, *([1] * (weight.ndim - 1)))
+    folded_b = shift if bias is None else bias * scale + shift
+    return folded_w.astype(np.float32, copy=False), folded_b.astype(np.float32)
