@@ -13,6 +13,11 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
+	@# fgir viz lays out .svg/.png with Graphviz's dot: Debian's graphviz, installed as root once
+	@command -v dot >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		graphviz fonts-liberation2 fonts-dejavu-core; }
+	@command -v dot >/dev/null 2>&1 || echo "note: install Graphviz (Debian: graphviz) for fgir viz .svg/.png"
 
 demo: setup
 	$(BIN)/fgir check examples/variant_layer.yaml
