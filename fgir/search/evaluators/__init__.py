@@ -1,0 +1,44 @@
+"""Evaluators: what a candidate is scored by.
+
+``static`` (params, MACs, weight bytes; with Quant also bitops and mean_bits;
+no torch), ``train`` (a short run on digits, see :mod:`.train`), or any Python
+callable ``fn(graph) -> dict`` (``fn(graph, seed=...)`` if it takes a seed) that
+receives the compiled graph (``fgir.to_torch(graph)`` gives the model).
+Static metrics and constraints are always checked first.
+
+Example:
+    >>> make_evaluator("static", {}) is None
+    True
+    >>> make_evaluator("train", {"epochs": 2}).epochs
+    2
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from fgir.search.evaluators.candidate import Job, evaluate_job
+from fgir.search.evaluators.static import QUANT_METRICS, STATIC_METRICS, static_metrics
+from fgir.search.evaluators.train import TRAIN_METRICS, TrainEvaluator
+
+EVALUATORS: dict[str, Any] = {"static": None, "train": TrainEvaluator}
+
+
+def make_evaluator(kind: str | Callable[..., dict], options: dict[str, Any]) -> Callable[..., dict] | None:
+    """The callable that scores a compiled graph beyond its static metrics (None: static only)."""
+    if callable(kind):
+        return kind
+    factory = EVALUATORS[kind]
+    return factory(**options) if factory is not None else None
+
+
+def known_metrics(kind: str | Callable[..., dict]) -> tuple[str, ...] | None:
+    """The metrics an evaluator reports (None: not known in advance, a user callable)."""
+    if callable(kind):
+        return None
+    extra = TRAIN_METRICS if kind == "train" else ()
+    return (*STATIC_METRICS, *QUANT_METRICS, *extra)
+
+
+__all__ = ["EVALUATORS", "Job", "TrainEvaluator", "evaluate_job", "known_metrics", "make_evaluator",
+           "static_metrics"]

@@ -1,0 +1,106 @@
+"""Evaluating one candidate: compile its frozen spec, measure it statically, check constraints, run.
+
+This is what runs in a worker.  A candidate that fails to compile (channel
+mismatch, spatial collapse...) or exceeds a constraint (``max_macs``...) is
+found statically, before any training, and comes back ``invalid`` with the
+reason; an evaluator that raises gives ``error``.  Nothing here raises.
+
+Example:
+    >>> from fgir.search.space import Space
+    >>> import random
+    >>> space = Space.from_spec("examples/backbone_nas.yaml")
+    >>> job = Job(space.freeze(space.sample(random.Random(0))), constraints=(("max_macs", 1),))
+    >>> row = evaluate_job(job)
+    >>> row["status"], row["message"].startswith("over budget: macs")
+    ('invalid', True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from fgir.diagnostics import FgirError
+
+Evaluator = Callable[..., dict[str, Any]]
+MAX_REASONS = 3
+
+
+@dataclass(frozen=True)
+class Job:
+    """A candidate to evaluate (picklable: it travels to worker processes)."""
+
+    spec_text: str
+    input: str | None = None
+    constraints: tuple[tuple[str, float], ...] = ()
+    evaluator: Evaluator | None = None        # None: the static metrics alone
+    seed: int = 0
+    label: str = "<candidate>"
+
+
+def describe_error(exc: FgirError) -> str:
+    """The errors of a candidate as ``path: message``; line numbers refer to no file the user has."""
+    errors = exc.errors or exc.diagnostics
+    text = "; ".join(f"{d.path}: {d.message}" if d.path else d.message for d in errors[:MAX_REASONS])
+    more = len(errors) - MAX_REASONS
+    return text + (f" (and {more} more)" if more > 0 else "")
+
+
+def violations(metrics: dict[str, Any], constraints: tuple[tuple[str, float], ...]) -> list[str]:
+    out = []
+    for name, limit in constraints:
+        kind, metric = name.split("_", 1)
+        value = metrics.get(metric)
+        if value is None:
+            continue
+        if (kind == "max" and value > limit) or (kind == "min" and value < limit):
+            sign = ">" if kind == "max" else "<"
+            out.append(f"{metric} {value:,} {sign} {name} {limit:,}")
+    return out
+
+
+def _call(evaluator: Evaluator, graph: Any, seed: int) -> Any:
+    import inspect
+
+    try:
+        params = inspect.signature(evaluator).parameters
+    except (TypeError, ValueError):
+        params = {}
+    takes_seed = "seed" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+    return evaluator(graph, seed=seed) if takes_seed else evaluator(graph)
+
+
+def evaluate_job(job: Job) -> dict[str, Any]:
+    """{status, params, macs, metrics, message} for one candidate."""
+    import fgir
+    from fgir.search.evaluators.static import QuantMismatch, static_metrics
+
+    row: dict[str, Any] = {"status": "ok", "params": None, "macs": None, "metrics": {}, "message": None}
+    try:
+        graph = fgir.compile(fgir.loads(job.spec_text, job.label), input=job.input)
+        metrics = static_metrics(graph)
+    except FgirError as exc:
+        return {**row, "status": "invalid", "message": describe_error(exc)}
+    except QuantMismatch as exc:
+        return {**row, "status": "invalid", "message": str(exc)}
+    row["params"], row["macs"] = metrics.pop("params"), metrics.pop("macs")
+    row["metrics"] = metrics
+    static = {**metrics, "params": row["params"], "macs": row["macs"]}
+    over = violations(static, job.constraints)
+    if over:
+        return {**row, "status": "invalid", "message": "over budget: " + "; ".join(over)}
+    if job.evaluator is not None:
+        try:
+            extra = _call(job.evaluator, graph, job.seed)
+            if not isinstance(extra, dict):
+                raise TypeError(f"an evaluator returns a dict of metrics, got {type(extra).__name__}")
+        except Exception as exc:   # the evaluator's failure is this candidate's result, not the search's
+            return {**row, "status": "error", "message": f"{type(exc).__name__}: {exc}"}
+        row["metrics"] = {**metrics, **extra}
+        over = violations(extra, job.constraints)
+        if over:
+            return {**row, "status": "invalid", "message": "misses a constraint: " + "; ".join(over)}
+    return row
+
+
+__all__ = ["Job", "describe_error", "evaluate_job", "violations"]

@@ -1,0 +1,1 @@
+"""fgir's Lark grammars, shipped as package data (``fgir.grammar``); see expressions.lark."""
