@@ -6,10 +6,11 @@ import hashlib
 from pathlib import Path
 from typing import Any, Iterable
 
-from fgir.diagnostics import Diagnostics
+from fgir.diagnostics import Diagnostic, Diagnostics, FgirError, Loc
 from fgir.frontend import build_ir
 from fgir.ir.graph import Graph
 from fgir.ir.types import TensorType
+from fgir.limits import DEFAULT_MAX_PARAMS
 from fgir.spec.document import parse_document
 from fgir.spec.yaml_loader import load_yaml_file, load_yaml_text
 
@@ -37,13 +38,14 @@ def load(source: str | Path) -> Graph:
 
 def _build(root: Any, text: str, file: str) -> Graph:
     diags = Diagnostics()
-    doc = parse_document(root, diags)
+    doc = parse_document(root, diags, file)
     diags.raise_if_errors()
     graph = build_ir(doc, diags)
     diags.raise_if_errors()
     graph.meta["spec"] = {"file": file, "text": text,
                           "sha256": hashlib.sha256(text.encode()).hexdigest()}
     graph.meta["warnings"] = [str(d) for d in diags.items if d.severity == "warning"]
+    graph.meta["hyper_parameters"] = [str(k) for k in doc.hyper_parameters or {}]
     return graph
 
 
@@ -70,13 +72,61 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
     return graph
 
 
-def to_torch(graph: SpecSource, *, seed: int | None = None):
-    """Lower a graph (compiling it first if needed) to a trainable ``torch.nn.Module``."""
+def check_size(graph: Graph, max_params: int = DEFAULT_MAX_PARAMS) -> None:
+    """Refuse, before allocating anything, a network with more than ``max_params`` parameters."""
+    params = graph.meta.get("params")
+    if params is not None and params > max_params:
+        spec = graph.meta.get("spec", {}).get("file", "<spec>")
+        raise FgirError(Diagnostic(Loc(spec), "", f"the network has {params:,} parameters, more than "
+                                                  f"the limit of {max_params:,}",
+                                   hint="raise the limit with --max-params (max_params=) if you mean it"))
+
+
+def to_torch(graph: SpecSource, *, seed: int | None = None, max_params: int = DEFAULT_MAX_PARAMS):
+    """Lower a graph (compiling it first if needed) to a trainable ``torch.nn.Module``.
+
+    Refuses a network of more than ``max_params`` parameters before allocating it.
+    """
     from fgir.backends.torch import build_module
 
     if not isinstance(graph, Graph) or not graph.is_lowered:
         graph = compile(graph)
-    return build_module(graph, seed=seed)
+    check_size(graph, max_params)
+    module = build_module(graph, seed=seed)
+    if graph.meta.get("prune", {}).get("init_model_file"):
+        from fgir.backends.torch_prune import load_pruned_weights
+
+        load_pruned_weights(module, graph)
+    return module
+
+
+def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any = None,
+            seed: int | None = None, opset: int = 21, keep_bn: bool = False) -> "onnx.ModelProto":
+    """Lower a graph (compiling it first if needed) to an ONNX model for inference; write it to ``path``.
+
+    ``weights``: ``None`` for fresh weights (those ``to_torch(graph, seed=seed)``
+    initialises), an fgir checkpoint path (``fgir compile -o model.pt``), a torch
+    module or ``state_dict``, or a dict of numpy arrays.  BatchNorm is folded into
+    convolutions unless ``keep_bn``.  The file is written atomically; the
+    ``onnx.ModelProto`` is returned either way.
+
+    >>> model = to_onnx("examples/resnet20_cifar.yaml", "model.onnx", seed=0)   # doctest: +SKIP
+    """
+    from fgir.backends.onnx import build_model, check_opset, save_atomic
+    from fgir.backends.onnx_source import resolve_weights
+
+    check_opset(opset)
+    if not isinstance(graph, Graph) or not graph.is_lowered:
+        graph = compile(graph)
+    if weights is None:
+        weights = to_torch(graph, seed=seed)   # fresh: what `fgir compile -o model.pt` would hold
+    elif seed is not None:
+        raise ValueError("seed only applies to fresh weights; it cannot change given weights")
+    arrays, source = resolve_weights(weights)
+    model = build_model(graph, arrays, opset=opset, keep_bn=keep_bn, source=source)
+    if path is not None:
+        save_atomic(model, path)
+    return model
 
 
 def save_model(module: Any, path: str | Path) -> None:

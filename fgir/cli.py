@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from fgir.diagnostics import Diagnostic, FgirError, Loc, SpecIOError
+from fgir.limits import DEFAULT_MAX_PARAMS
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -50,18 +51,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     from fgir.api import compile
 
     graph = compile(args.spec, input=args.input, dump_after=args.dump_after, dump_to=sys.stdout)
+    space = None
+    if graph.meta.get("hyper_parameters"):
+        from fgir.search import Space  # the static path: no torch
+
+        space = Space.from_spec(args.spec)
     _print_warnings(graph)
     print(f"{args.spec}: ok: {len(graph) - 1} layers, {graph.meta['params']:,} parameters, "
           f"{graph.meta['macs']:,} MACs for input {'x'.join(map(str, graph.meta['input']))}")
+    if space is not None:
+        print(f"{args.spec}: ok: {len(space.dimensions)} searchable hyper-parameters "
+              f"({', '.join(space.keys)})")
     return EXIT_OK
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from fgir.api import compile
-    from fgir.report import format_table, summarize
+    from fgir.report import format_groups, format_table, summarize, summarize_groups
 
     graph = compile(args.spec, input=args.input)
     _print_warnings(graph)
+    if args.groups:
+        groups = summarize_groups(graph)
+        print(json.dumps(groups, indent=2) if args.format == "json" else format_groups(groups))
+        return EXIT_OK
     summary = summarize(graph)
     print(json.dumps(summary, indent=2) if args.format == "json" else format_table(summary))
     return EXIT_OK
@@ -84,18 +97,113 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+ONNX_ONLY = {"weights": "--weights", "opset": "--opset", "keep_bn": "--keep-bn"}
+
+
 def _write_torch(graph, out: Path, args: argparse.Namespace) -> None:
     from fgir.api import save_model, to_torch
 
-    save_model(to_torch(graph, seed=args.seed), out)
+    given = [flag for attr, flag in ONNX_ONLY.items() if getattr(args, attr, None) not in (None, False)]
+    if given:
+        raise UsageError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to .onnx output, "
+                         f"not to {out.suffix}")
+    save_model(to_torch(graph, seed=args.seed, max_params=args.max_params), out)
+
+
+def _write_onnx(graph, out: Path, args: argparse.Namespace) -> None:
+    if args.weights is not None and args.seed is not None:
+        raise UsageError("--seed sets fresh weights; it cannot be combined with --weights")
+    try:
+        from fgir.api import check_size, to_onnx
+        from fgir.backends.onnx import DEFAULT_OPSET, check_opset
+    except ImportError as exc:
+        raise UsageError(f"-o {out}: ONNX output needs the onnx package ({exc}); "
+                         f"pip install 'fgir[onnx]'") from None
+    try:
+        check_opset(args.opset or DEFAULT_OPSET)
+    except ValueError as exc:
+        raise UsageError(f"--opset {args.opset}: {exc}") from None
+    check_size(graph, args.max_params)
+    to_onnx(graph, out, weights=args.weights, seed=args.seed, opset=args.opset or DEFAULT_OPSET,
+            keep_bn=args.keep_bn)
 
 
 # the suffix of -o picks the backend
-WRITERS: dict[str, Callable[..., None]] = {".pt": _write_torch, ".pth": _write_torch}
+WRITERS: dict[str, Callable[..., None]] = {".pt": _write_torch, ".pth": _write_torch,
+                                           ".onnx": _write_onnx}
+
+
+def _depth_arg(text: str) -> int:
+    try:
+        depth = int(text)
+    except ValueError:
+        depth = 0
+    if depth < 1:
+        raise argparse.ArgumentTypeError(f"expected a depth of 1 or more, got '{text}'")
+    return depth
+
+
+def cmd_viz(args: argparse.Namespace) -> int:
+    """Draw the IR (after ``--after``, default every pass); spec errors are drawn, then exit 1."""
+    from fgir.api import load
+    from fgir.viz import FORMATS, check_renderer, pass_names, run_until, write
+
+    out = Path(args.output)
+    if out.exists() and out.resolve() == Path(args.spec).resolve():
+        raise UsageError(f"-o {out} would overwrite the input spec")
+    if out.suffix.lower() not in FORMATS:
+        raise UsageError(f"-o {out}: unknown picture format '{out.suffix}'; "
+                         f"use one of {', '.join(FORMATS)}")
+    if args.after is not None and args.after not in pass_names():
+        raise UsageError(f"--after {args.after}: not a pass of the default pipeline "
+                         f"({', '.join(pass_names())})")
+    check_renderer(out.suffix)   # before compiling: a missing 'dot' is exit 2, not a wasted run
+    stage = run_until(load(args.spec), args.after, input=args.input)
+    _print_warnings(stage.graph)
+    caption = f"IR after {stage.after}" if args.after or stage.failed else None
+    if stage.failed:
+        caption = f"IR after {stage.after}, which found errors"
+    write(stage.graph, out, args.depth, diagnostics=stage.errors, caption=caption)
+    for diag in stage.diagnostics:
+        print(diag, file=sys.stderr)
+    if stage.errors:
+        count = len(stage.errors)
+        print(f"fgir: {count} error{'s' if count != 1 else ''} (found by pass {stage.failed}), "
+              f"drawn in red in {out}", file=sys.stderr)
+        return EXIT_SPEC
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Search the spec's hyper_parameters; rows to OUTDIR/results.jsonl, the best to OUTDIR/best.yaml."""
+    from fgir.search import SearchUsageError, run_search
+    from fgir.search.report import ProgressBar, summary_text
+
+    limits = {"max_macs": args.max_macs, "max_params": args.max_params}
+    try:
+        with ProgressBar(sys.stderr) as bar:
+            result = run_search(
+                args.spec, args.output, algorithm=args.algorithm, evaluator=args.evaluator,
+                budget=args.budget, workers=args.workers, seed=args.seed, input=args.input,
+                constraints={k: v for k, v in limits.items() if v is not None} or None,
+                evaluator_options={"epochs": args.epochs} if args.epochs is not None else None,
+                progress=bar.update, where="fgir search")
+    except SearchUsageError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_USAGE
+    print(summary_text(result))
+    return EXIT_OK
+
+
+_LOADED_PLUGINS: set[Path] = set()
 
 
 def load_plugin(name: str) -> None:
-    """Import user code that registers blocks: a ``.py`` file, or an importable module name."""
+    """Import user code that registers blocks: a ``.py`` file, or an importable module name.
+
+    A file is run once per process, however often it is named.
+    """
     import importlib
     import importlib.util
 
@@ -103,9 +211,12 @@ def load_plugin(name: str) -> None:
         path = Path(name)
         if not path.is_file():
             raise SpecIOError(Diagnostic(Loc(name), "", "no such plugin file"))
+        if path.resolve() in _LOADED_PLUGINS:
+            return
         spec = importlib.util.spec_from_file_location(f"fgir_plugin_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        _LOADED_PLUGINS.add(path.resolve())
     else:
         try:
             importlib.import_module(name)
@@ -129,13 +240,51 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="a row per block with output shape, params and MACs")
     _add_common(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--groups", action="store_true",
+                   help="list the channel groups (what Prune masks: {group: [...]} name) instead")
     p.set_defaults(func=cmd_summary)
 
-    p = sub.add_parser("compile", help="compile a spec to a model file (.pt)")
+    p = sub.add_parser("compile", help="compile a spec to a model file (.pt, .onnx)")
     _add_common(p)
     p.add_argument("-o", "--output", required=True, help="output file; its suffix picks the backend")
     p.add_argument("--seed", type=int, default=None, help="seed for the initial weights")
+    p.add_argument("--weights", metavar="MODEL.pt", default=None,
+                   help="ONNX: take the weights from this fgir checkpoint instead of fresh ones")
+    p.add_argument("--opset", type=int, default=None, metavar="N",
+                   help="ONNX: the opset to emit (17 to the newest the installed onnx knows; default 21)")
+    p.add_argument("--keep-bn", action="store_true",
+                   help="ONNX: keep BatchNormalization nodes instead of folding them into convolutions")
+    p.add_argument("--max-params", type=int, default=DEFAULT_MAX_PARAMS, metavar="N",
+                   help=f"refuse networks of more parameters (default {DEFAULT_MAX_PARAMS:,})")
     p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("viz", help="draw the IR as a picture (.svg, .png, .dot, .html), errors in red")
+    _add_common(p)
+    p.add_argument("-o", "--output", required=True,
+                   help="output file; its suffix picks the format: .svg, .png, .dot or .html")
+    p.add_argument("--depth", type=_depth_arg, default=None, metavar="N",
+                   help="draw blocks nested deeper than N as one node each (default: all expanded)")
+    p.add_argument("--after", metavar="PASS", default=None,
+                   help="draw the IR after this pass of the default pipeline (default: all passes)")
+    p.set_defaults(func=cmd_viz)
+
+    p = sub.add_parser("search", help="search the spec's hyper_parameters; results to an output folder")
+    _add_common(p)
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                   help="folder for results.jsonl and best.yaml; an earlier run of the same search "
+                        "there is resumed")
+    p.add_argument("--algorithm", metavar="NAME",
+                   help="RandomSearch, GridSearch, BackboneNasSearch, NSGA2Search "
+                        "(default: the spec's search_algorithm type, else RandomSearch)")
+    p.add_argument("--evaluator", metavar="NAME", help="static (default) or train")
+    p.add_argument("--budget", type=int, metavar="N", help="candidates to evaluate (default 100)")
+    p.add_argument("--workers", type=int, default=1, metavar="K",
+                   help="evaluate K candidates at once (results are the same for any K)")
+    p.add_argument("--seed", type=int, default=None, help="the search's seed (default 0)")
+    p.add_argument("--max-macs", type=int, metavar="N", help="candidates above N MACs are invalid")
+    p.add_argument("--max-params", type=int, metavar="N", help="candidates above N parameters are invalid")
+    p.add_argument("--epochs", type=int, metavar="N", help="train evaluator: epochs per candidate")
+    p.set_defaults(func=cmd_search)
     return parser
 
 
@@ -162,6 +311,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `fgir summary | head`: the reader left; not an error of ours
+        sys.stderr = sys.stdout = open(os.devnull, "w")
+        return EXIT_OK
     except Exception as exc:  # a bug in fgir, not in the spec: say so plainly
         print(f"fgir: internal compiler error: {exc}", file=sys.stderr)
         if os.environ.get("FGIR_DEBUG"):

@@ -152,3 +152,40 @@ def test_a_bug_is_reported_as_internal_error_without_traceback(tmp_path):
 def test_python_dash_m_and_version():
     result = run_fgir("--version")
     assert result.returncode == 0 and result.stdout.startswith("fgir ")
+
+
+def test_onnx_only_options_are_refused_for_pt(tmp_path):
+    result = run_fgir("compile", "examples/resnet20_cifar.yaml", "-o", str(tmp_path / "m.pt"),
+                      "--opset", "17", "--keep-bn")
+    assert result.returncode == 2
+    assert result.stderr == "fgir: error: --opset, --keep-bn apply to .onnx output, not to .pt\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_max_params_refuses_before_allocating(tmp_path):
+    result = run_fgir("compile", "examples/resnet18.yaml", "-o", str(tmp_path / "m.pt"),
+                      "--max-params", "1000000")
+    assert result.returncode == 1
+    assert result.stderr.startswith("examples/resnet18.yaml: error: the network has 11,181,642 "
+                                    "parameters, more than the limit of 1,000,000\n")
+
+
+def test_a_single_layer_spec_compiles(tmp_path):
+    (tmp_path / "s.yaml").write_text("search_space:\n  modules: [m]\n  m: {type: Identity}\n")
+    result = run_fgir("compile", "s.yaml", "-o", "m.pt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_validates_hyper_parameters(tmp_path):
+    ok = run_fgir("check", "examples/backbone_nas.yaml")
+    assert ok.stdout.splitlines()[1] == ("examples/backbone_nas.yaml: ok: 2 searchable "
+                                         "hyper-parameters (layer.doublechannel, layer.downsample)")
+    text = (ROOT / "examples" / "backbone_nas.yaml").read_text().replace(
+        "layer.downsample : [", "layer.downsampel : [")
+    (tmp_path / "s.yaml").write_text(text)
+    bad = run_fgir("check", "s.yaml", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert bad.stdout == ""
+    assert bad.stderr.startswith("s.yaml:10:19: error: hyper_parameters.layer.downsampel: VariantLayer "
+                                 "'layer' has no argument 'downsampel'\ns.yaml:10:19: note: did you "
+                                 "mean 'downsample'?\n")
