@@ -24,11 +24,14 @@ demo: setup
 	$(BIN)/fgir summary examples/resnet20_cifar.yaml
 	mkdir -p build
 	$(BIN)/fgir compile examples/resnet18.yaml -o build/resnet18.pt --seed 0
+	$(BIN)/fgir compile examples/resnet18.yaml -o build/resnet18.onnx --weights build/resnet18.pt
+	$(BIN)/fgir viz examples/resnet20_cifar.yaml -o build/resnet20.dot --depth 1
 
 test: setup
 	$(BIN)/python -m pytest -q
 
 bench: setup
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]'
 	$(BIN)/python bench/run_all.py
 
 clean:
