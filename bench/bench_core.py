@@ -20,19 +20,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from timing import median_seconds  # noqa: E402  (bench/ is the script folder)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-
-
-def median_seconds(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -56,7 +47,7 @@ def main() -> None:
     for name, reference in (("resnet50", reference_resnet.resnet50),
                             ("resnet50_fine_grained", reference_resnet.resnet50),
                             ("resnet18", reference_resnet.resnet18)):
-        t_fgir = median_seconds(analyse(name), args.repeat)
+        t_fgir = median_seconds(analyse(name), args.repeat, warmup=2)
         graph = fgir.compile(fgir.loads(specs[name], f"{name}.yaml"))
         t_torch = median_seconds(lambda: fgir.to_torch(graph), max(5, args.repeat // 5), warmup=1)
         t_hand = median_seconds(reference, max(5, args.repeat // 5), warmup=1)

@@ -30,21 +30,12 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
+from timing import median_seconds  # noqa: E402  (bench/ is the script folder)
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ("resnet18", "resnet50")
 EMIT_TARGET = 20.0       # fgir at least this many times faster than the dynamo exporter
 LATENCY_TARGET = 1.0     # fgir's model at most this times the torch-exported one's latency
-
-
-def median_seconds(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,21 @@ def run_fgir(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
                           cwd=cwd or ROOT, env=env, timeout=120)
 
 
+def train_steps(model, x, y, steps: int, lr: float = 0.05) -> list[float]:
+    """Run ``steps`` SGD steps of cross-entropy on one batch; the losses, in order."""
+    import torch
+
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
 @pytest.fixture
 def write_spec(tmp_path):
     """Write spec text to tmp/spec.yaml (dedented) and return its path."""

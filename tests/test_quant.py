@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import fgir
-from conftest import EXAMPLES, run_fgir
+from conftest import EXAMPLES, run_fgir, train_steps
 from fgir.backends.torch_quant import QuantConv2d, calibrate, quantize_weight
 from fgir.diagnostics import FgirError
 
@@ -87,14 +87,7 @@ def test_qat_step_lowers_the_loss_and_trains_the_clip_range():
     model = fgir.to_torch(EXAMPLES / "quant_resnet20.yaml", seed=0).train()
     assert isinstance(model.get_submodule("layer1.0.conv2"), QuantConv2d)
     x, y = torch.randn(16, 3, 32, 32) * 4, torch.randint(0, 10, (16,))
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    losses = []
-    for _ in range(6):
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = train_steps(model, x, y, 6)
     assert losses[-1] < losses[0]
     assert model.get_submodule("layer1.0.conv1").act_alpha.grad is not None
 

@@ -7,7 +7,7 @@ import torch
 
 import fgir
 import reference_resnet
-from conftest import EXAMPLES, NEEDS_CHECKPOINT, NETWORK_EXAMPLES
+from conftest import EXAMPLES, NEEDS_CHECKPOINT, NETWORK_EXAMPLES, train_steps
 from fgir.diagnostics import FgirError, SpecIOError
 
 # ImageNet-size examples are run at a smaller input to keep the suite fast
@@ -44,14 +44,7 @@ def test_a_training_step_lowers_the_loss():
     torch.manual_seed(0)
     model = fgir.to_torch(EXAMPLES / "resnet20_cifar.yaml", seed=0).train()
     x, y = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    losses = []
-    for _ in range(5):
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = train_steps(model, x, y, 5)
     assert losses[-1] < losses[0]
     assert all(p.grad is not None for p in model.parameters())
 

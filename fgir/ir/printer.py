@@ -7,11 +7,12 @@ from typing import Any
 from fgir.ir.graph import Graph
 
 
-def _attr_text(value: Any) -> str:
+def format_attr(value: Any) -> str:
+    """An attribute value as compact text: ``[3, 3]``, ``{type: BasicBlock}``."""
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_attr_text(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {format_attr(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_attr_text(v) for v in value) + "]"
+        return "[" + ", ".join(format_attr(v) for v in value) + "]"
     return str(value)
 
 
@@ -20,14 +21,14 @@ def format_graph(graph: Graph, indent: str = "") -> str:
     lines = []
     for node in graph:
         args = ", ".join(f"%{name}" for name in node.inputs)
-        attrs = ", ".join(f"{k}={_attr_text(v)}" for k, v in node.attrs.items())
+        attrs = ", ".join(f"{k}={format_attr(v)}" for k, v in node.attrs.items())
         text = f"{indent}%{node.name} = {node.op}({args})"
         if attrs:
             text += f" {{{attrs}}}"
         if node.type is not None:
             text += f" : {node.type}"
         if node.meta:
-            text += "  [" + ", ".join(f"{k}={_attr_text(v)}" for k, v in node.meta.items()) + "]"
+            text += "  [" + ", ".join(f"{k}={format_attr(v)}" for k, v in node.meta.items()) + "]"
         if node.origin.loc.line:
             text += f"  # {node.origin.loc}"
         lines.append(text)

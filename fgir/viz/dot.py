@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from fgir.diagnostics import Diagnostic, Origin
+from fgir.ir.printer import format_attr
 from fgir.ir.graph import Graph, Node
 from fgir.viz.model import Group, View, build_view
 
@@ -155,14 +156,6 @@ def _error_lines(messages: list[str], subject: str = "", width: int = WRAP) -> l
     return lines
 
 
-def _attr_text(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_attr_text(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_attr_text(v) for v in value) + "]"
-    return str(value)
-
-
 def _at(origin: Origin) -> str:
     """`` at file:line``, or nothing for what the compiler made up."""
     loc = origin.loc
@@ -269,12 +262,12 @@ class _Writer:
         lines = [f"{node.op}{_at(node.origin)}"]
         if node.origin.path:
             lines.append(f"spec: {node.origin.path}")
-        lines += [f"{k} = {_attr_text(v)}" for k, v in node.attrs.items()]
+        lines += [f"{k} = {format_attr(v)}" for k, v in node.attrs.items()]
         if node.type is not None:
             lines.append(f"output: {node.type}")
         if "params" in node.meta:
             lines.append(f"params: {node.meta['params']:,}   MACs: {node.meta.get('macs', 0):,}")
-        lines += [f"{k}: {_attr_text(v)}" for k, v in node.meta.items()
+        lines += [f"{k}: {format_attr(v)}" for k, v in node.meta.items()
                   if k not in ("params", "macs", "expect")]
         return lines
 
