@@ -76,11 +76,12 @@ class Diagnostic:
     message: str
     severity: str = "error"
     hint: str | None = None
+    subject: str | None = None   # the IR node or block scope it is about, when there is one
 
     @classmethod
     def at(cls, origin: Origin, message: str, *, hint: str | None = None,
-           severity: str = "error") -> "Diagnostic":
-        return cls(origin.loc, origin.path, message, severity, hint)
+           severity: str = "error", subject: str | None = None) -> "Diagnostic":
+        return cls(origin.loc, origin.path, message, severity, hint, subject)
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
@@ -145,8 +146,9 @@ class Diagnostics:
     def __init__(self) -> None:
         self.items: list[Diagnostic] = []
 
-    def error(self, origin: Origin, message: str, *, hint: str | None = None) -> None:
-        self.items.append(Diagnostic.at(origin, message, hint=hint))
+    def error(self, origin: Origin, message: str, *, hint: str | None = None,
+              subject: str | None = None) -> None:
+        self.items.append(Diagnostic.at(origin, message, hint=hint, subject=subject))
 
     def warning(self, origin: Origin, message: str, *, hint: str | None = None) -> None:
         self.items.append(Diagnostic.at(origin, message, hint=hint, severity="warning"))

@@ -34,8 +34,10 @@ class PassContext:
         self.options: dict[str, Any] = dict(options or {})
         self.diagnostics = diagnostics or Diagnostics()
 
-    def error(self, origin: Origin, message: str, *, hint: str | None = None) -> None:
-        self.diagnostics.error(origin, message, hint=hint)
+    def error(self, origin: Origin, message: str, *, hint: str | None = None,
+              subject: str | None = None) -> None:
+        """Report a problem in the spec; ``subject`` names the IR node or block scope it is about."""
+        self.diagnostics.error(origin, message, hint=hint, subject=subject)
 
     def warning(self, origin: Origin, message: str, *, hint: str | None = None) -> None:
         self.diagnostics.warning(origin, message, hint=hint)

@@ -33,11 +33,12 @@ class CheckChannels(Pass):
                 size = "x".join(str(d) for d in ins[0].dims[1:])
                 ctx.error(node.origin, f"{node.op} '{node.name}' shrinks its {size} input to "
                                        f"{h}x{w}: the input is too small for this network",
-                          hint="give a larger input (--input CxHxW) or fewer downsampling layers")
+                          hint="give a larger input (--input CxHxW) or fewer downsampling layers",
+                          subject=node.name)
                 continue
             for arg, message in OPS[node.op].check(node.attrs, ins):
                 origin = node.origin_of(arg) if arg else node.origin
-                ctx.error(origin, f"{node.op} '{node.name}' {message}")
+                ctx.error(origin, f"{node.op} '{node.name}' {message}", subject=node.name)
         for info in graph.blocks:
             if info.expect is None:
                 continue
@@ -45,4 +46,5 @@ class CheckChannels(Pass):
             if out is not None and out.channels != info.expect["channels"]:
                 subject = info.expect.get("subject") or f"{info.type} '{info.scope}'"
                 ctx.error(Origin.from_json(info.expect["origin"]),
-                          f"{subject} ends with {out.channels} channels, but {info.expect['reason']}")
+                          f"{subject} ends with {out.channels} channels, but {info.expect['reason']}",
+                          subject=info.scope or info.output)

@@ -57,6 +57,14 @@ def test_channel_mismatches_are_all_reported_at_the_wrong_value(write_spec):
     ]
 
 
+def test_channel_diagnostics_name_the_ir_node_they_are_about(write_spec):
+    spec = write_spec(RESNET20_ITEMS.format(inchannel="[16, 16, 16, 16, 30, 32, 32, 64, 64]",
+                                            stride=GOOD_STRIDE))
+    with pytest.raises(FgirError) as info:
+        fgir.compile(spec)
+    assert [d.subject for d in info.value.diagnostics] == ["layer2.1.conv1", "layer2.1.downsample.0"]
+
+
 def test_residual_add_width_mismatch(write_spec):
     spec = write_spec("""
         search_space:

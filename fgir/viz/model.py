@@ -219,8 +219,8 @@ def _place(view: View, diag: Diagnostic) -> None:
     for group in groups:
         for scope in sorted(group.aliases) + [group.scope]:
             by_scope[scope] = group
-    # the passes name the node or block in quotes ("conv2d 'layer2.1.conv1' expects ...")
-    for name in _QUOTED.findall(message):
+    # the node or block the pass said the diagnostic is about; else one named in quotes
+    for name in ([diag.subject] if diag.subject else []) + _QUOTED.findall(message):
         if name in view.nodes:
             view.node_errors.setdefault(name, []).append(message)
             return
