@@ -101,19 +101,26 @@ def to_torch(graph: SpecSource, *, seed: int | None = None, max_params: int = DE
 
 
 def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any = None,
-            seed: int | None = None, opset: int = 21, keep_bn: bool = False) -> "onnx.ModelProto":
+            seed: int | None = None, opset: int = 21, keep_bn: bool = False,
+            calibrate: Iterable[Any] | None = None) -> "onnx.ModelProto":
     """Lower a graph (compiling it first if needed) to an ONNX model for inference; write it to ``path``.
 
     ``weights``: ``None`` for fresh weights (those ``to_torch(graph, seed=seed)``
     initialises), an fgir checkpoint path (``fgir compile -o model.pt``), a torch
     module or ``state_dict``, or a dict of numpy arrays.  BatchNorm is folded into
-    convolutions unless ``keep_bn``.  The file is written atomically; the
-    ``onnx.ModelProto`` is returned either way.
+    convolutions unless ``keep_bn``.  ``calibrate``: batches (tensors or arrays,
+    N x C x H x W) that set every quantized activation's clip range before
+    export (:func:`fgir.backends.torch_quant.calibrate`, on a copy: a module
+    passed as ``weights`` is not changed); without it the weights' own
+    ``act_alpha`` (learned by QAT, or the initial value) is used.  The file is
+    written atomically; the ``onnx.ModelProto`` is returned either way.
 
     >>> model = to_onnx("examples/resnet20_cifar.yaml", "model.onnx", seed=0)   # doctest: +SKIP
+    >>> model = to_onnx("examples/quant_resnet20.yaml", weights="q.pt",
+    ...                 calibrate=[torch.rand(32, 3, 32, 32)])                  # doctest: +SKIP
     """
     from fgir.backends.onnx import build_model, check_opset, save_atomic
-    from fgir.backends.onnx_source import resolve_weights
+    from fgir.backends.onnx_source import calibrated, resolve_weights
 
     check_opset(opset)
     if not isinstance(graph, Graph) or not graph.is_lowered:
@@ -123,6 +130,8 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
     elif seed is not None:
         raise ValueError("seed only applies to fresh weights; it cannot change given weights")
     arrays, source = resolve_weights(weights)
+    if calibrate is not None:
+        arrays = calibrated(graph, arrays, calibrate, source)
     model = build_model(graph, arrays, opset=opset, keep_bn=keep_bn, source=source)
     if path is not None:
         save_atomic(model, path)

@@ -97,7 +97,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-ONNX_ONLY = {"weights": "--weights", "opset": "--opset", "keep_bn": "--keep-bn"}
+ONNX_ONLY = {"weights": "--weights", "opset": "--opset", "keep_bn": "--keep-bn", "calibrate": "--calibrate"}
 
 
 def _write_torch(graph, out: Path, args: argparse.Namespace) -> None:
@@ -124,13 +124,41 @@ def _write_onnx(graph, out: Path, args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise UsageError(f"--opset {args.opset}: {exc}") from None
     check_size(graph, args.max_params)
+    batches = _calibration_batches(graph, args.calibrate) if args.calibrate else None
     to_onnx(graph, out, weights=args.weights, seed=args.seed, opset=args.opset or DEFAULT_OPSET,
-            keep_bn=args.keep_bn)
+            keep_bn=args.keep_bn, calibrate=batches)
+
+
+def _calibration_batches(graph, count: int) -> list | None:
+    """--calibrate N: N batches of the bundled digits data (fgir downloads nothing; README, Quantization)."""
+    if not any(node.meta.get("a_bits", 32) < 32 for node in graph):
+        print(f"fgir: warning: --calibrate {count}: the network quantizes no activations; "
+              f"there is nothing to calibrate", file=sys.stderr)
+        return None
+    try:
+        from fgir.backends.torch_quant import digits_batches
+
+        return digits_batches(graph.meta["input"], count)
+    except ImportError as exc:
+        raise UsageError(f"--calibrate calibrates on scikit-learn's bundled digits data ({exc}); "
+                         f"pip install 'fgir[search]'") from None
+    except ValueError as exc:
+        raise UsageError(f"--calibrate: {exc}") from None
 
 
 # the suffix of -o picks the backend
 WRITERS: dict[str, Callable[..., None]] = {".pt": _write_torch, ".pth": _write_torch,
                                            ".onnx": _write_onnx}
+
+
+def _count_arg(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of batches, 1 or more, got '{text}'")
+    return count
 
 
 def _depth_arg(text: str) -> int:
@@ -254,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ONNX: the opset to emit (17 to the newest the installed onnx knows; default 21)")
     p.add_argument("--keep-bn", action="store_true",
                    help="ONNX: keep BatchNormalization nodes instead of folding them into convolutions")
+    p.add_argument("--calibrate", type=_count_arg, default=None, metavar="N",
+                   help="ONNX: set quantized activations' clip ranges from N batches of 32 images of "
+                        "scikit-learn's bundled digits, resized to the input (default: the weights' own)")
     p.add_argument("--max-params", type=int, default=DEFAULT_MAX_PARAMS, metavar="N",
                    help=f"refuse networks of more parameters (default {DEFAULT_MAX_PARAMS:,})")
     p.set_defaults(func=cmd_compile)

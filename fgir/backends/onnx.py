@@ -7,7 +7,8 @@ alone (``keep_bn=True`` keeps ``BatchNormalization`` nodes instead), dropout and
 identity gone, a dynamic batch dimension ``N``, every ONNX node named by its IR
 scope (``layer1.0.conv1``) with its spec location as ``doc_string``, and fgir's
 version and the spec's sha256 in ``metadata_props``.  Convolutions a Quant
-process annotated store int8 weight codes (:mod:`fgir.backends.onnx_quant`).
+process annotated store their weights as int8/int4 codes and quantize their
+input with QuantizeLinear/DequantizeLinear (:mod:`fgir.backends.onnx_quant`).
 Op rules live in :mod:`fgir.backends.onnx_ops`, weight checks and folding in
 :mod:`fgir.backends.onnx_weights`, atomic writing in :mod:`fgir.backends.onnx_io`.
 
@@ -80,7 +81,7 @@ def build_model(graph: Graph, weights: Mapping[str, np.ndarray], *, opset: int =
                        producer_name="fgir", producer_version=_fgir_version())
     model.opset_import.add(domain="", version=opset)
     helper.set_model_props(model, _metadata(graph, keep_bn))
-    em = Emitter(graph, check_weights(graph, weights, source), folds, BATCH_DIM, model.graph)
+    em = Emitter(graph, check_weights(graph, weights, source), folds, BATCH_DIM, model.graph, opset)
     values: dict[str, str] = {}
     for node in graph:
         if node.op == "input":

@@ -32,8 +32,13 @@ EXTERNAL_THRESHOLD = PROTOBUF_LIMIT - GRAPH_ALLOWANCE
 
 def weight_bytes(model: onnx.ModelProto) -> int:
     """The bytes the model's initializers take in the protobuf (they dominate its size)."""
-    return sum(helper.tensor_dtype_to_np_dtype(t.data_type).itemsize * math.prod(t.dims)
-               for t in model.graph.initializer)
+    return sum(-(-_tensor_bits(t.data_type) * math.prod(t.dims) // 8) for t in model.graph.initializer)
+
+
+def _tensor_bits(data_type: int) -> int:
+    if data_type in (onnx.TensorProto.INT4, onnx.TensorProto.UINT4):
+        return 4        # packed two a byte; numpy's stand-in dtype takes a whole byte
+    return helper.tensor_dtype_to_np_dtype(data_type).itemsize * 8
 
 
 def _varint(n: int) -> bytes:

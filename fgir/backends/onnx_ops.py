@@ -23,22 +23,25 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from onnx import GraphProto, NodeProto, TensorProto, ValueInfoProto, helper
 
-from fgir.backends.onnx_quant import (FLOAT_BITS, activation_bits, dequantized_weight,
+from fgir.backends.onnx_quant import (FLOAT_BITS, activation_bits, bias_apart, dequantized_weight,
                                       quantize_weight, quantized_activation, weight_bits)
 from fgir.backends.onnx_weights import batch_norm_affine, fold_batch_norm
 from fgir.ir.graph import Graph, Node
 from fgir.ir.types import TensorType
+
+PACKED_4BIT = (TensorProto.INT4, TensorProto.UINT4)
 
 
 class Emitter:
     """Collects the nodes, initializers and tensor types of the ONNX graph being built."""
 
     def __init__(self, graph: Graph, weights: Mapping[str, np.ndarray], folds: Mapping[str, Node],
-                 batch: str, out: GraphProto | None = None) -> None:
+                 batch: str, out: GraphProto | None = None, opset: int = 21) -> None:
         self.graph = graph
         self.weights = weights
         self.folds = folds          # conv name → the batch_norm it absorbs
         self.batch = batch
+        self.opset = opset          # which element types exist (INT4 from 21)
         self.out = out if out is not None else GraphProto()   # initializers go straight in here
         self.nodes: list[NodeProto] = []
         self.value_info: list[ValueInfoProto] = []
@@ -46,9 +49,16 @@ class Emitter:
     def input_type(self, node: Node) -> TensorType:
         return self.graph[node.inputs[0]].type
 
-    def param(self, name: str, array: np.ndarray | np.generic, dtype: type = np.float32) -> str:
-        """An initializer; written in place, as building and copying TensorProtos costs more than the math."""
+    def param(self, name: str, array: np.ndarray | np.generic, dtype: type = np.float32, *,
+              data_type: int | None = None) -> str:
+        """An initializer; written in place, as building and copying TensorProtos costs more than the math.
+
+        ``data_type`` INT4 or UINT4 stores the values (given as int8 or uint8) packed two a byte.
+        """
         array = np.ascontiguousarray(array, np.dtype(dtype).newbyteorder("<"))  # ONNX raw data is LE
+        if data_type in PACKED_4BIT:    # onnx packs them: low nibble first, as the spec says
+            self.out.initializer.append(helper.make_tensor(name, data_type, array.shape, array, raw=True))
+            return name
         tensor = self.out.initializer.add()
         tensor.name = name
         tensor.data_type = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
@@ -65,13 +75,20 @@ class Emitter:
         return output
 
     def op(self, op_type: str, inputs: list[str], node: Node, value: Node | None = None,
-           note: str = "", **attrs: Any) -> str:
-        """One ONNX node named ``node.name`` whose output holds ``value``'s value (``node``'s by default)."""
+           note: str = "", *, name: str | None = None, **attrs: Any) -> str:
+        """One ONNX node whose output holds ``value``'s value (``node``'s by default).
+
+        The node is named ``node.name`` (``name`` overrides) and documented with ``node``'s spec location.
+        """
         value = value or node
-        where = f"{node.origin.loc}: {node.origin.path}" if node.origin.path else str(node.origin.loc)
-        self.raw(op_type, inputs, node.name, value.name, f"{where}{note}", **attrs)
+        self.raw(op_type, inputs, name or node.name, value.name, f"{where(node)}{note}", **attrs)
         self.value_info.append(self.tensor_type(value.name, value.type.dims))
         return value.name
+
+
+def where(node: Node) -> str:
+    """The spec location an IR node comes from, as its ONNX nodes' doc strings give it."""
+    return f"{node.origin.loc}: {node.origin.path}" if node.origin.path else str(node.origin.loc)
 
 
 def _pads(padding: list[int]) -> list[int]:
@@ -91,16 +108,22 @@ def _conv(em: Emitter, node: Node, xs: list[str]) -> str:
         codes, scale = quantize_weight(weight, weight_bits(node))
         if bn is not None:   # BN scales output channels: it folds into the per-channel scale
             scale, bias = fold_batch_norm(scale, bias, bn, em.weights)
-        w = dequantized_weight(em, node, codes, scale)
+        w = dequantized_weight(em, node, codes, scale, weight_bits(node))
     else:
         if bn is not None:
             weight, bias = fold_batch_norm(weight, bias, bn, em.weights)
         w = em.param(f"{node.name}.weight", weight)
-    inputs = [x, w] if bias is None else [x, w, em.param(f"{node.name}.bias", bias)]
     note = f"; batch_norm '{bn.name}' folded in" if bn is not None else ""
-    return em.op("Conv", inputs, node, value=bn, note=note, kernel_shape=a["kernel_size"],
-                 strides=a["stride"], pads=_pads(a["padding"]), dilations=a["dilation"],
-                 group=a["groups"])
+    attrs = dict(kernel_shape=a["kernel_size"], strides=a["stride"], pads=_pads(a["padding"]),
+                 dilations=a["dilation"], group=a["groups"])
+    if bias_apart(node):    # Add(bias, Conv(x, w)): onnx_quant.bias_apart says why, and why in this order
+        bias = np.zeros(a["out_channels"], np.float32) if bias is None else bias
+        conv = em.raw("Conv", [x, w], node.name, f"{node.name}/conv", f"{where(node)}{note}", **attrs)
+        return em.op("Add", [em.param(f"{node.name}.bias", bias.reshape(-1, 1, 1)), conv], node, value=bn,
+                     name=f"{node.name}/bias", note="; the conv's bias, outside the Conv so that "
+                                                    "runtimes keep the arithmetic float")
+    inputs = [x, w] if bias is None else [x, w, em.param(f"{node.name}.bias", bias)]
+    return em.op("Conv", inputs, node, value=bn, note=note, **attrs)
 
 
 def _batch_norm_node(em: Emitter, node: Node, xs: list[str]) -> str:

@@ -4,7 +4,7 @@ The emitter (:mod:`fgir.backends.onnx`) takes a dict name → ``np.ndarray``;
 this module makes one from whatever the user has: an fgir checkpoint file
 (``fgir compile -o model.pt``), a torch module (``fgir.to_torch`` builds fresh
 ones), a ``state_dict``, or numpy arrays already.  torch is imported only when
-a checkpoint is read.
+a checkpoint is read, or when :func:`calibrated` sets clip ranges from data.
 
 Example:
     >>> import fgir
@@ -16,13 +16,15 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from fgir.diagnostics import Diagnostic, FgirError, Loc
+from fgir.ir.graph import Graph
 
 WeightSource = str | Path | Mapping[str, Any] | Any   # Any: an nn.Module
+Batches = Iterable[Any]     # torch tensors or numpy arrays, each N x C x H x W
 
 
 def to_numpy(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -57,3 +59,49 @@ def _checkpoint_weights(path: Path) -> tuple[dict[str, np.ndarray], Loc]:
         raise FgirError(Diagnostic(Loc(str(path)), "state_dict", "missing or not a mapping of "
                                                                  "tensor names to tensors"))
     return to_numpy(state), Loc(str(path))
+
+
+def calibrated(graph: Graph, weights: Mapping[str, np.ndarray], batches: Batches,
+               source: Loc = Loc("<weights>")) -> dict[str, np.ndarray]:
+    """``weights`` with each quantized conv's clip range (``act_alpha``) set from ``batches``.
+
+    The weights are loaded into a fresh module of ``graph`` (so a module the
+    caller passed is never changed) and :func:`fgir.backends.torch_quant.calibrate`
+    runs it on the batches; the ONNX emitter then reads the clip ranges as it
+    reads every other weight.  A network that quantizes no activation is
+    returned unchanged.  A missing, extra or misshapen tensor is the same
+    :class:`FgirError` the emitter raises; no batch at all is a ValueError.
+
+    >>> import fgir, torch
+    >>> graph = fgir.compile("examples/quant_resnet20.yaml")
+    >>> arrays, where = resolve_weights(fgir.to_torch(graph, seed=0))
+    >>> arrays = calibrated(graph, arrays, [torch.rand(4, 3, 32, 32)])
+    >>> 0 < float(arrays["layer1.0.conv1.act_alpha"]) < 8
+    True
+    """
+    import torch
+
+    from fgir.backends.onnx_weights import check_weights
+    from fgir.backends.torch import build_module
+    from fgir.backends.torch_quant import calibrate
+
+    module = build_module(graph)
+    state = check_weights(graph, weights, source)
+    # strict=False: only num_batches_tracked may be absent, and inference never reads it
+    module.load_state_dict({name: torch.from_numpy(array) for name, array in state.items()}, strict=False)
+    count = 0
+
+    def counted() -> Iterable[Any]:
+        nonlocal count
+        for batch in batches:
+            count += 1
+            # the emitter computes in float32 on the CPU: calibrate where it will run
+            yield torch.as_tensor(batch if isinstance(batch, torch.Tensor) else np.asarray(batch),
+                                  dtype=torch.float32, device="cpu")
+
+    calibrate(module, counted())
+    if count == 0:
+        raise ValueError("calibrate: no batches to calibrate on")
+    alphas = {name: value for name, value in to_numpy(module.state_dict()).items()
+              if name.endswith(".act_alpha")}
+    return {**weights, **alphas}

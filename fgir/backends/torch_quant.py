@@ -4,7 +4,8 @@ Weights: symmetric, per output channel, ``k`` bits: integers in ``[-(2^(k-1)-1),
 times a per-channel scale ``max|w| / (2^(k-1)-1)`` (1 bit: ``sign(w)`` times ``mean|w|``).
 Activations (a conv's input): unsigned ``k`` bits over a clip range ``[0, alpha]`` whose
 ``alpha`` is learned, PACT-style (gradient flows to ``alpha`` where the input exceeds
-it), initialised to ``ALPHA_INIT`` or calibrated with :func:`calibrate`.  Rounding is
+it), initialised to ``ALPHA_INIT`` or calibrated with :func:`calibrate` (on your data, or on
+:func:`digits_batches`, what ``fgir compile --calibrate`` uses).  Rounding is
 half-to-even, as ONNX's QuantizeLinear rounds, so the ONNX export computes the same.
 
 Example:
@@ -15,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import torch
 from torch import nn
@@ -96,3 +97,32 @@ def calibrate(model: nn.Module, batches: Iterable[torch.Tensor], percentile: flo
         flat = torch.cat(values).clamp_min(0)
         k = max(1, int(round(flat.numel() * percentile / 100)))
         module.act_alpha.fill_(max(float(flat.kthvalue(min(k, flat.numel())).values), 1e-3))
+
+
+CALIBRATION_BATCH = 32
+
+
+def digits_batches(input_dims: Sequence[int], count: int,
+                   batch_size: int = CALIBRATION_BATCH) -> list[torch.Tensor]:
+    """``count`` batches of scikit-learn's bundled digits, shaped for a network taking ``input_dims``.
+
+    What ``fgir compile --calibrate N`` calibrates on, since fgir downloads
+    nothing: the train evaluator's loader (8x8 digits resized bilinearly to
+    ``H x W``, replicated to ``C`` channels, normalised), its training split, in
+    order.  Stand-in data: clip ranges from it fit a network trained on digits;
+    for any other data set, calibrate on that data through the Python API.
+    Needs scikit-learn (ImportError otherwise); more batches than the split
+    holds is a ValueError.
+
+    >>> [tuple(b.shape) for b in digits_batches((3, 32, 32), 2, batch_size=4)]
+    [(4, 3, 32, 32), (4, 3, 32, 32)]
+    """
+    from fgir.search.evaluators.train import _digits    # one loader for both uses (lazy: sklearn)
+
+    channels, height, width = input_dims
+    images = _digits(channels, height, width, None)[0]
+    available = len(images) // batch_size
+    if not 1 <= count <= available:
+        raise ValueError(f"asked for {count} batches; the digits data holds {available} batches of "
+                         f"{batch_size} images ({len(images)} images)")
+    return [images[i * batch_size:(i + 1) * batch_size] for i in range(count)]
