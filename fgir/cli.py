@@ -151,24 +151,21 @@ WRITERS: dict[str, Callable[..., None]] = {".pt": _write_torch, ".pth": _write_t
                                            ".onnx": _write_onnx}
 
 
-def _count_arg(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of batches, 1 or more, got '{text}'")
-    return count
+def _positive_int(what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number of 1 or more, else a message naming ``what``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"expected {what} of 1 or more, got '{text}'")
+        return value
+    return parse
 
 
-def _depth_arg(text: str) -> int:
-    try:
-        depth = int(text)
-    except ValueError:
-        depth = 0
-    if depth < 1:
-        raise argparse.ArgumentTypeError(f"expected a depth of 1 or more, got '{text}'")
-    return depth
+_count_arg = _positive_int("a number of batches")
+_depth_arg = _positive_int("a depth")
 
 
 def cmd_viz(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from fgir.backends import onnx_io  # noqa: E402
 from fgir.backends.onnx_io import save_atomic  # noqa: E402
 from fgir.cli import main  # noqa: E402
 from fgir.diagnostics import FgirError, SpecIOError  # noqa: E402
+from fgir.testing.weights import randomize_batch_norm  # noqa: E402
 
 TOL = 1e-4
 THREADS = 2
@@ -60,18 +61,8 @@ search_space:
 
 
 # -- helpers --------------------------------------------------------------------------
-def with_bn_statistics(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                c = m.num_features
-                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.5)
-                if m.affine:
-                    m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-                    m.bias.copy_(torch.randn(c, generator=gen) * 0.1)
-    return module.eval()
+# the tests' weights: BatchNorm statistics that are not trivial, so folding shows
+with_bn_statistics = randomize_batch_norm
 
 
 def compile_example(name: str, folder: Path) -> fgir.Graph:

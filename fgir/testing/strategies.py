@@ -28,6 +28,8 @@ Only tests and benchmarks import this module: it needs ``hypothesis``.
 
 from __future__ import annotations
 
+from fgir.testing.weights import randomize_batch_norm  # noqa: F401  (re-exported for tests)
+
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -322,10 +324,12 @@ def _conv(draw, s: _State) -> None:
     padding = []
     for n, k, d in zip((s.height, s.width), kernel, dilation):
         same = d * (k // 2)         # keeps the size (at stride 1)
-        padding.append(draw(st.sampled_from([0, same])) if n > d * (k - 1) else same)
+        padding.append(draw(st.sampled_from([0, same, k + 1])) if n > d * (k - 1) else same + draw(st.sampled_from([0, 2])))
     groups = 1
     if s.grouped and s.channels % 2 == 0 and out % 2 == 0 and draw(st.integers(0, 4)) == 0:
         groups = 2
+        if draw(st.booleans()):
+            out = s.channels; groups = s.channels
         s.features.add("grouped")
     if dilation != (1, 1):
         s.features.add("dilation")
@@ -604,23 +608,6 @@ def write_spec(spec: Spec, folder: str | Path, name: str = "spec.yaml") -> Path:
         randomize_batch_norm(model, spec.checkpoint_seed)
         torch.save(model.state_dict(), folder / CHECKPOINT)
     return path
-
-
-def randomize_batch_norm(module: Any, seed: int = 0) -> Any:
-    """Non-trivial BatchNorm statistics and affine parameters (so folding and slicing show)."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                c = m.num_features
-                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.5)
-                if m.affine:
-                    m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-                    m.bias.copy_(torch.randn(c, generator=gen) * 0.1)
-    return module.eval()
 
 
 # -- corrupted specs ----------------------------------------------------------------------------
