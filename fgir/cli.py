@@ -86,6 +86,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and out.resolve() == Path(args.spec).resolve():
         raise UsageError(f"-o {out} would overwrite the input spec")
+    if not out.parent.is_dir():
+        raise UsageError(f"-o {out}: folder {out.parent} does not exist")
     writer = WRITERS.get(out.suffix.lower())
     if writer is None:
         raise UsageError(f"-o {out}: unknown output kind '{out.suffix}'; "
@@ -206,6 +208,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     from fgir.search.report import ProgressBar, summary_text
 
     limits = {"max_macs": args.max_macs, "max_params": args.max_params}
+    for written in ("best.yaml", "results.jsonl", "search.json"):
+        if Path(args.output, written).resolve() == Path(args.spec).resolve():
+            raise UsageError(f"-o {args.output} would overwrite the input spec with {written}")
     try:
         with ProgressBar(sys.stderr) as bar:
             result = run_search(
@@ -336,6 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_SPEC
     except UsageError as exc:
         print(f"fgir: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # writing an output: a missing folder, a full disk, no permission
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"fgir: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

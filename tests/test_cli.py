@@ -189,3 +189,19 @@ def test_check_validates_hyper_parameters(tmp_path):
     assert bad.stderr.startswith("s.yaml:10:19: error: hyper_parameters.layer.downsampel: VariantLayer "
                                  "'layer' has no argument 'downsampel'\ns.yaml:10:19: note: did you "
                                  "mean 'downsample'?\n")
+
+
+def test_writing_into_a_missing_folder_is_an_io_error(tmp_path):
+    result = run_fgir("compile", "examples/resnet20_cifar.yaml", "-o", str(tmp_path / "no" / "m.pt"))
+    assert result.returncode == 2
+    assert result.stderr == f"fgir: error: -o {tmp_path / 'no' / 'm.pt'}: folder {tmp_path / 'no'} does not exist\n"
+
+
+def test_search_never_overwrites_its_spec(tmp_path):
+    spec = tmp_path / "best.yaml"
+    spec.write_text((ROOT / "examples" / "backbone_nas.yaml").read_text())
+    before = spec.read_text()
+    result = run_fgir("search", str(spec), "-o", str(tmp_path), "--budget", "2")
+    assert result.returncode == 2
+    assert result.stderr == f"fgir: error: -o {tmp_path} would overwrite the input spec with best.yaml\n"
+    assert spec.read_text() == before

@@ -310,3 +310,14 @@ def test_linear_needs_a_flat_input(write_spec):
         """)
     assert errors_of(spec) == [f"{spec}:4:7: error: fc: linear 'fc' needs a flattened input but gets "
                                "16x32x32; add a View or Flatten before it"]
+
+
+def test_pool_padding_above_half_the_kernel(write_spec):
+    spec = write_spec("""
+        search_space:
+          modules: [stem, pool]
+          stem: {type: SmallInputInitialBlock}
+          pool: {type: MaxPool2d, kernel_size: 3, padding: 2}
+        """)
+    assert errors_of(spec) == [f"{spec}:4:52: error: pool.padding: max_pool2d 'pool' pads by 2, more "
+                               "than half its kernel 3"]

@@ -98,6 +98,15 @@ def _add_check(attrs: Attrs, ins: list[TensorType]) -> list[Problem]:
     return []
 
 
+def _pool_check(attrs: Attrs, ins: list[TensorType]) -> list[Problem]:
+    problems = _needs_spatial(attrs, ins)
+    for k, p in zip(attrs["kernel_size"], attrs["padding"]):
+        if p > k // 2:  # torch and ONNX Runtime refuse such a pool
+            problems.append(("padding", f"pads by {p}, more than half its kernel {k}"))
+            break
+    return problems
+
+
 def _pool_infer(attrs: Attrs, ins: list[TensorType]) -> TensorType:
     return _spatial(attrs, ins[0], ins[0].channels)
 
@@ -145,8 +154,8 @@ OPS: dict[str, OpDef] = {op.name: op for op in [
           lambda a: 2 * a["num_features"] if a["affine"] else 0, inferred_width="num_features",
           spatial=True),
     OpDef("relu", 1, _same),
-    OpDef("max_pool2d", 1, _pool_infer, _needs_spatial, spatial=True),
-    OpDef("avg_pool2d", 1, _pool_infer, _needs_spatial, spatial=True),
+    OpDef("max_pool2d", 1, _pool_infer, _pool_check, spatial=True),
+    OpDef("avg_pool2d", 1, _pool_infer, _pool_check, spatial=True),
     OpDef("adaptive_avg_pool2d", 1, _adaptive_infer, _needs_spatial, spatial=True),
     OpDef("flatten", 1, _flatten_infer),
     OpDef("linear", 1, lambda a, ins: TensorType(a["out_features"]), _linear_check,

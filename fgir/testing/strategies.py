@@ -324,12 +324,10 @@ def _conv(draw, s: _State) -> None:
     padding = []
     for n, k, d in zip((s.height, s.width), kernel, dilation):
         same = d * (k // 2)         # keeps the size (at stride 1)
-        padding.append(draw(st.sampled_from([0, same, k + 1])) if n > d * (k - 1) else same + draw(st.sampled_from([0, 2])))
+        padding.append(draw(st.sampled_from([0, same])) if n > d * (k - 1) else same)
     groups = 1
     if s.grouped and s.channels % 2 == 0 and out % 2 == 0 and draw(st.integers(0, 4)) == 0:
         groups = 2
-        if draw(st.booleans()):
-            out = s.channels; groups = s.channels
         s.features.add("grouped")
     if dilation != (1, 1):
         s.features.add("dilation")
@@ -476,12 +474,34 @@ def _compile_dense(text: str, input: str):
     return fgir.compile(fgir.loads(text, "dense.yaml"), input=input)
 
 
-def _bits(draw, count: int, allow_act: bool) -> tuple[Any, Any]:
+def _bits(draw, count: int, allow_act: bool, no_4bit_input: set[int]) -> tuple[Any, Any]:
     width = st.sampled_from(BIT_WIDTHS)
     w = draw(st.one_of(width, st.lists(width, min_size=count, max_size=count)))
     if not allow_act or draw(st.booleans()):    # half the Quant specs quantize weights only
         return w, draw(st.sampled_from([32, [32] * count]))
-    return w, draw(st.one_of(width, st.lists(width, min_size=count, max_size=count)))
+    a = draw(st.one_of(width, st.lists(width, min_size=count, max_size=count)))
+    # no 4-bit input quantization on a conv that reads a MaxPool2d: its UINT4 Q/DQ (opset 21)
+    # makes ONNX Runtime's optimizer put UINT4 into MaxPool and refuse the model (a bug:
+    # BUGS in tests/test_properties.py)
+    if no_4bit_input and a == 4:
+        a = 8
+    elif no_4bit_input and isinstance(a, list):
+        a = [8 if i in no_4bit_input and bits == 4 else bits for i, bits in enumerate(a)]
+    return w, a
+
+
+def _read_after_max_pool(graph: Any) -> set[int]:
+    """Positions, among the quantizable convolutions, of those whose input is a MaxPool2d's output
+    (through Dropout or Identity)."""
+    convs = [node for node in graph if node.op == "conv2d"][1:]
+    found = set()
+    for i, conv in enumerate(convs):
+        source = graph[conv.inputs[0]]
+        while source.op in ("dropout", "identity"):
+            source = graph[source.inputs[0]]
+        if source.op == "max_pool2d":
+            found.add(i)
+    return found
 
 
 def _row(draw, width: int) -> list[int]:
@@ -575,7 +595,7 @@ def specs(draw, processes: bool = True, prune: bool | None = None, quant: bool |
         dense = dense or _compile_dense(dense_text, input)
         count = sum(n.op == "conv2d" for n in dense) - 1
         if count >= 1:
-            w, a = _bits(draw, count, act_quant)
+            w, a = _bits(draw, count, act_quant, _read_after_max_pool(dense))
             modules.append(("quant", {"type": "Quant", "nbit_w_list": w, "nbit_a_list": a}))
             features.add("Quant")
             a_list = a if isinstance(a, list) else [a]
