@@ -428,17 +428,22 @@ def test_search_refuses_the_spec_as_its_output_folder(tmp_path, monkeypatch):
     assert spec.read_text() == text and sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]
 
 
-def test_search_into_the_specs_own_folder_leaves_the_spec(tmp_path, monkeypatch):
-    # a spec named best.yaml (or results.jsonl, search.json) is overwritten: a bug (module docstring)
-    spec = tmp_path / "spec.yaml"
+@pytest.mark.parametrize("name", ["spec.yaml", "best.yaml", "results.jsonl", "search.json"])
+def test_search_into_the_specs_own_folder_leaves_the_spec(tmp_path, monkeypatch, name):
+    # a spec named like one of the search's outputs is refused (any name loads: JSON is YAML)
+    spec = tmp_path / name
     text = (EXAMPLES / "backbone_nas.yaml").read_text()
     spec.write_text(text)
     monkeypatch.chdir(tmp_path)
-    rc, _, err = run_cli("search", "spec.yaml", "-o", ".", "--budget", "2")
-    assert rc == 0, err
+    rc, _, err = run_cli("search", name, "-o", ".", "--budget", "2")
     assert spec.read_text() == text
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.yaml", "results.jsonl", "search.json",
-                                                          "spec.yaml"]
+    if name == "spec.yaml":
+        assert rc == 0, err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["best.yaml", "results.jsonl",
+                                                              "search.json", "spec.yaml"]
+    else:
+        assert (rc, err) == (2, f"fgir: error: -o . would overwrite the input spec with {name}\n")
+        assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def test_a_failed_pt_write_leaves_the_old_file_and_no_temporaries(tmp_path, monkeypatch):

@@ -350,8 +350,8 @@ def _pool(draw, s: _State, kind: str) -> None:
     kernel = (draw(st.sampled_from([2, 3])), draw(st.sampled_from([2, 3])))
     kernel = tuple(min(k, n) for k, n in zip(kernel, (s.height, s.width)))
     stride = draw(st.sampled_from([None, 1, 2, (1, 2), (2, 1)]))
-    # padding at most half the kernel: torch refuses more, and fgir check does not
-    # (found by these properties: see the BUGS list in tests/test_properties.py)
+    # padding at most half the kernel: more is invalid (torch refuses it; fgir check reports it
+    # since these properties found that it did not: BUGS in tests/test_properties.py)
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     s.add(draw, "pool", _args(type=kind, kernel_size=_pair(draw, kernel),
                               stride=None if stride is None else _pair(draw, stride),
