@@ -54,6 +54,7 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
             dump_to: Any = None) -> Graph:
     """Load (if needed) and run the pass pipeline: a lowered, checked, costed graph.
 
+    A :class:`Graph` given is not changed: the passes run on a copy, which is returned.
     ``passes`` replaces the default pipeline; ``input`` (``"3x32x32"``) overrides
     the input size the network's stem implies.  Raises :class:`FgirError` with
     every problem found, naming the pass that found them.
@@ -63,7 +64,7 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
     """
     from fgir.passes import PassContext, PassManager, default_passes
 
-    graph = spec if isinstance(spec, Graph) else load(spec)
+    graph = spec.copy() if isinstance(spec, Graph) else load(spec)   # the caller's graph stays as it is
     pipeline = list(passes) if passes is not None else default_passes()
     ctx = PassContext({"input": input} if input is not None else {})
     PassManager(pipeline, dump_after=dump_after, dump_to=dump_to).run(graph, ctx)
@@ -94,7 +95,7 @@ def to_torch(graph: SpecSource, *, seed: int | None = None, max_params: int = DE
     check_size(graph, max_params)
     module = build_module(graph, seed=seed)
     if graph.meta.get("prune", {}).get("init_model_file"):
-        from fgir.backends.torch_prune import load_pruned_weights
+        from fgir.backends.torch.prune import load_pruned_weights
 
         load_pruned_weights(module, graph)
     return module
@@ -120,7 +121,7 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
     ...                 calibrate=[torch.rand(32, 3, 32, 32)])                  # doctest: +SKIP
     """
     from fgir.backends.onnx import build_model, check_opset, save_atomic
-    from fgir.backends.onnx_source import calibrated, resolve_weights
+    from fgir.backends.onnx.source import calibrated, resolve_weights
 
     check_opset(opset)
     if not isinstance(graph, Graph) or not graph.is_lowered:

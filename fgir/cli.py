@@ -138,7 +138,7 @@ def _calibration_batches(graph, count: int) -> list | None:
               f"there is nothing to calibrate", file=sys.stderr)
         return None
     try:
-        from fgir.backends.torch_quant import digits_batches
+        from fgir.backends.torch.quant import digits_batches
 
         return digits_batches(graph.meta["input"], count)
     except ImportError as exc:

@@ -12,7 +12,7 @@ from fgir.blocks import BLOCKS, PROCESSES, lookup_block
 from fgir.blocks.located import collect_origins, locate, plain, without
 from fgir.blocks.module import ElaborationAborted, elaboration, instantiate
 from fgir.diagnostics import Diagnostics, Loc, Origin
-from fgir.ir.graph import Graph
+from fgir.ir.graph import Graph, Node, ProcessRecord
 from fgir.spec.document import SpecDocument
 
 DEFAULT_INPUT_SIZE = 224
@@ -29,7 +29,7 @@ def build_ir(doc: SpecDocument, diags: Diagnostics | None = None) -> Graph:
     diags = diags or Diagnostics()
     graph = Graph()
     current = graph.add_input()
-    network: list[str] = []
+    network: list[Node] = []
     seen_processes: dict[str, Origin] = {}
     with elaboration(diags, Origin(Loc(doc.file), ""), graph):
         for entry in doc.modules:
@@ -48,8 +48,8 @@ def build_ir(doc: SpecDocument, diags: Diagnostics | None = None) -> Graph:
             if node is not None:
                 current = node
                 network.append(node)
-    if len(network) == 1 and graph[network[0]].is_block:
-        graph[network[0]].inline_scope = True   # a one-module network is that module (torchvision keys)
+    if len(network) == 1 and network[0].is_block:
+        network[0].inline_scope = True   # a one-module network is that module (torchvision keys)
     graph.set_output(current)
     size = _default_input_size(graph)
     graph.meta["input"] = [3, size, size]
@@ -66,7 +66,7 @@ def _default_input_size(graph: Graph) -> int:
     return DEFAULT_INPUT_SIZE
 
 
-def _add_process(graph: Graph, entry: Any, diags: Diagnostics, network: list[str],
+def _add_process(graph: Graph, entry: Any, diags: Diagnostics, network: list[Node],
                  seen: dict[str, Origin]) -> None:
     cls = PROCESSES[entry.type_name]
     if entry.type_name in seen:
@@ -86,5 +86,4 @@ def _add_process(graph: Graph, entry: Any, diags: Diagnostics, network: list[str
     origins: dict[str, Origin] = {}
     for key, value in checked.items():
         collect_origins(value, key, origins)
-    graph.processes.append({"type": entry.type_name, "name": entry.name, "args": plain(checked),
-                            "origin": entry.origin, "arg_origins": origins})
+    graph.processes.append(ProcessRecord(entry.type_name, entry.name, plain(checked), entry.origin, origins))

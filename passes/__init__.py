@@ -14,7 +14,7 @@ Example:
 from .apply_prune import ApplyPrune
 from .apply_quant import ApplyQuant
 from .base import (FunctionPass, InternalError, Pass, PassContext, PassManager, PassOrderError,
-                   graph_pass)
+                   PostconditionError, graph_pass)
 from .check_channels import CheckChannels
 from .count_cost import CountCost
 from .expand_repeat import ExpandRepeat
@@ -32,4 +32,4 @@ def default_passes() -> list[Pass]:
 
 __all__ = ["ApplyPrune", "ApplyQuant", "CheckChannels", "CountCost", "ExpandRepeat", "FunctionPass", "InferShapes",
            "InternalError", "LowerBlocks", "PASSES", "Pass", "PassContext", "PassManager",
-           "PassOrderError", "default_passes", "graph_pass"]
+           "PassOrderError", "PostconditionError", "default_passes", "graph_pass"]

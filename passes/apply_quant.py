@@ -1,34 +1,20 @@
-"""apply_quant: map a Quant process's bit lists onto the network's convolutions.
+"""apply_quant: annotate the layers a Quant process quantizes with their bit widths.
 
 Requires ``channels_checked``.
-Guarantees ``quant_annotated``: with a Quant process, every quantizable
-convolution carries ``meta["w_bits"]`` and ``meta["a_bits"]`` (32 = float).
-Quantizable: every conv2d but the first (the stem), in graph order, which is
-depth-first with conv1, conv2 (conv3) before a block's shortcut conv
-(SEMANTICS.md).  A scalar applies to every layer.  Reports a list whose
-length is not the number of quantizable convolutions, stating both numbers
-and listing the layers.  Linear layers are not quantized.
+Guarantees ``quant_annotated``: with a Quant process, every layer its bit lists
+map onto (the network family's rule, :mod:`fgir.quant.scheme`) carries
+``meta["w_bits"]`` and ``meta["a_bits"]`` (32 = float), and ``graph.meta["quant"]``
+lists them.  A list whose length is not the number of those layers is
+reported, stating both numbers and listing the layers.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from fgir.diagnostics import Origin
-from fgir.ir.graph import Graph, Node
+from fgir.ir.graph import Graph
+from fgir.quant.scheme import FLOAT_BITS, assign_bits, mismatches
 from .base import Pass, PassContext
 
-FLOAT_BITS = 32
-BIT_LISTS = {"nbit_w_list": "w_bits", "nbit_a_list": "a_bits"}
-
-
-def quantizable_convs(graph: Graph) -> list[Node]:
-    """The convolutions a Quant process's lists map onto, in order (all but the stem)."""
-    return [node for node in graph if node.op == "conv2d"][1:]
-
-
-def quant_process(graph: Graph) -> dict[str, Any] | None:
-    return next((p for p in graph.processes if p["type"] == "Quant"), None)
+__all__ = ["ApplyQuant", "FLOAT_BITS"]
 
 
 class ApplyQuant(Pass):
@@ -37,26 +23,16 @@ class ApplyQuant(Pass):
     provides = frozenset({"quant_annotated"})
 
     def run(self, graph: Graph, ctx: PassContext) -> None:
-        process = quant_process(graph)
+        process = graph.process("Quant")
         if process is None:
             return
-        convs = quantizable_convs(graph)
-        per_layer: dict[str, list[int]] = {}
-        for arg, key in BIT_LISTS.items():
-            value = process["args"][arg]
-            origin: Origin = process["arg_origins"].get(arg, process["origin"])
-            if not isinstance(value, list):
-                per_layer[key] = [value] * len(convs)
-            elif len(value) != len(convs):
-                names = ", ".join(n.name for n in convs)
-                ctx.error(origin, f"{len(value)} bit widths for {len(convs)} quantizable "
-                                  f"convolutions", hint=f"the quantizable convolutions, in order "
-                                                        f"(the stem is not quantized): {names}")
-            else:
-                per_layer[key] = value
-        if len(per_layer) != len(BIT_LISTS):
+        problems = mismatches(graph, process)
+        for problem in problems:
+            ctx.error(process.origin_of(problem.arg), problem.message, hint=problem.hint)
+        if problems:
             return
-        for i, node in enumerate(convs):
-            node.meta["w_bits"] = per_layer["w_bits"][i]
-            node.meta["a_bits"] = per_layer["a_bits"][i]
-        graph.meta["quant"] = {"layers": [n.name for n in convs]}
+        assigned = assign_bits(graph, process)
+        for bits in assigned:
+            bits.layer.meta["w_bits"] = bits.w_bits
+            bits.layer.meta["a_bits"] = bits.a_bits
+        graph.meta["quant"] = {"layers": [bits.layer.name for bits in assigned]}

@@ -1,10 +1,15 @@
 """Pass, PassContext and PassManager: how fgir runs its compiler passes.
 
-A pass transforms or annotates a :class:`~fgir.ir.graph.Graph` **in place**.
+A pass transforms or annotates a :class:`~fgir.ir.graph.Graph` **in place**
+(``PassManager.run`` changes the graph it is given; ``fgir.compile`` runs the
+passes on a copy of a graph it is handed, so the caller's stays as it was).
 It declares the graph properties it ``requires`` (the manager refuses to run it
-without them) and those it ``provides`` (added once it succeeded) or
+without them) and those it ``provides`` (added once it succeeded, after the
+manager checked that each holds: ``fgir.passes.properties``) or
 ``invalidates``.  Problems in the user's spec go to ``ctx.error``; the manager
-raises them together, naming the pass, once the pass is done.
+raises them together, naming the pass, once the pass is done.  With
+``verify=True`` (or ``FGIR_VERIFY=1``, as in the test suite; ``--verify`` on
+the command line) it also checks the IR's invariants after every pass.
 
 A user pass in a few lines::
 
@@ -17,11 +22,16 @@ A user pass in a few lines::
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Callable, ClassVar, Iterable, TextIO
 
 from fgir.diagnostics import Diagnostic, Diagnostics, FgirError, Loc, Origin
 from fgir.ir.graph import Graph
+from fgir.ir.verify import IRError
+from .properties import POSTCONDITIONS
+
+VERIFY_ENV = "FGIR_VERIFY"   # set to 1: verify the IR after every pass (the test suite does)
 
 PIPELINE_LOC = Loc("<pipeline>")
 
@@ -90,6 +100,10 @@ class InternalError(Exception):
         super().__init__(f"internal error in pass '{pass_name}': {type(cause).__name__}: {cause}")
 
 
+class PostconditionError(Exception):
+    """A pass did not leave true what it says it provides."""
+
+
 class PassManager:
     """Runs passes in order, checking each one's requirements, and dumps the IR where asked.
 
@@ -98,8 +112,10 @@ class PassManager:
     """
 
     def __init__(self, passes: Iterable[Pass], dump_after: Iterable[str] | str | None = None,
-                 dump_to: TextIO | Callable[[str, Graph], None] | None = None) -> None:
+                 dump_to: TextIO | Callable[[str, Graph], None] | None = None,
+                 verify: bool | None = None) -> None:
         self.passes = list(passes)
+        self.verify = os.environ.get(VERIFY_ENV, "") not in ("", "0") if verify is None else verify
         self.dump_after = dump_after if dump_after == "all" else set(dump_after or ())
         self.dump_to = dump_to
         known = {p.name for p in self.passes}
@@ -127,9 +143,25 @@ class PassManager:
             ctx.diagnostics.raise_if_errors(pass_name=p.name)
             graph.properties |= p.provides
             graph.properties -= p.invalidates
+            self._check(p, graph)
             if self.dump_after == "all" or p.name in self.dump_after:
                 self._dump(p.name, graph)
         return graph
+
+    def _check(self, p: Pass, graph: Graph) -> None:
+        """What ``p`` provides holds, and (when verifying) the IR's invariants too."""
+        for prop in sorted(p.provides):
+            check = POSTCONDITIONS.get(prop)
+            problems = check(graph) if check else []
+            if problems:
+                raise InternalError(p.name, PostconditionError(
+                    f"does not provide '{prop}': {problems[0]}" + (f" (and {len(problems) - 1} more)"
+                                                                   if len(problems) > 1 else "")))
+        if self.verify:
+            try:
+                graph.verify()
+            except IRError as exc:
+                raise InternalError(p.name, exc) from exc
 
     def _dump(self, name: str, graph: Graph) -> None:
         if callable(self.dump_to):

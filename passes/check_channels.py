@@ -10,7 +10,6 @@ the wrong width came from.
 
 from __future__ import annotations
 
-from fgir.diagnostics import Origin
 from fgir.ir.graph import Graph
 from fgir.ir.ops import OPS
 from .base import Pass, PassContext
@@ -25,8 +24,8 @@ class CheckChannels(Pass):
         for node in graph:
             if node.op == "input":
                 continue
-            ins = [graph[name].type for name in node.inputs]
-            if any("collapsed" in graph[name].meta for name in node.inputs):
+            ins = node.input_types
+            if any("collapsed" in src.meta for src in node.inputs):
                 continue  # reported where it first collapsed
             if "collapsed" in node.meta:
                 h, w = node.meta["collapsed"]
@@ -40,11 +39,11 @@ class CheckChannels(Pass):
                 origin = node.origin_of(arg) if arg else node.origin
                 ctx.error(origin, f"{node.op} '{node.name}' {message}", subject=node.name)
         for info in graph.blocks:
-            if info.expect is None:
+            expect = info.expect
+            if expect is None:
                 continue
             out = graph[info.output].type
-            if out is not None and out.channels != info.expect["channels"]:
-                subject = info.expect.get("subject") or f"{info.type} '{info.scope}'"
-                ctx.error(Origin.from_json(info.expect["origin"]),
-                          f"{subject} ends with {out.channels} channels, but {info.expect['reason']}",
+            if out is not None and out.channels != expect.channels:
+                subject = expect.subject or f"{info.type} '{info.scope}'"
+                ctx.error(expect.origin, f"{subject} ends with {out.channels} channels, but {expect.reason}",
                           subject=info.scope or info.output)

@@ -14,23 +14,11 @@ from typing import Any
 
 from fgir.blocks import BLOCKS
 from fgir.blocks.located import origin_of, relocate
-from fgir.blocks.module import elaboration, instantiate
+from fgir.blocks.module import REP_NAMINGS, elaboration, instantiate
 from fgir.diagnostics import did_you_mean
 from fgir.ir.graph import Graph, Node
 from fgir.limits import MAX_REPS, MAX_TOTAL_REPS
 from .base import Pass, PassContext
-
-
-def _rep_names(num_reps: int, strides: list[Any], stage_names: bool) -> list[str]:
-    if not stage_names:
-        return [str(i) for i in range(num_reps)]
-    names, stage, index = [], 1, 0
-    for i in range(num_reps):
-        if i > 0 and strides[i] != 1:
-            stage, index = stage + 1, 0
-        names.append(f"layer{stage}.{index}")
-        index += 1
-    return names
 
 
 class ExpandRepeat(Pass):
@@ -85,7 +73,8 @@ class ExpandRepeat(Pass):
             return
         reps = [{**ref_args, **{k: (v[i] if isinstance(v, list) else v) for k, v in items.items()}}
                 for i in range(num_reps)]
-        names = _rep_names(num_reps, [rep.get("stride", 1) for rep in reps], node.attrs["stage_names"])
+        naming = node.attrs["naming"]
+        names = REP_NAMINGS[naming](reps) if naming else [str(i) for i in range(num_reps)]
         sub = Graph()
         current = sub.add_input()
         with elaboration(ctx.diagnostics, node.origin, sub):

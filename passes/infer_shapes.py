@@ -37,7 +37,7 @@ class InferShapes(Pass):
                 node.type = source
                 continue
             op = OPS[node.op]
-            ins = [graph[name].type for name in node.inputs]
+            ins = node.input_types
             width = op.inferred_width
             if width and node.attrs.get(width) is None:
                 node.attrs[width] = ins[0].channels

@@ -27,7 +27,7 @@ def test_json_round_trip_before_lowering_keeps_subgraphs_and_origins():
     repeat = next(n for _, n in again.walk() if n.block_type == "Repeat")
     assert repeat.subgraph is None
     assert str(repeat.arg_origins["items.stride[3]"].loc).endswith("quant_resnet20.yaml:18:35")
-    assert again.processes[0]["type"] == "Quant"
+    assert again.processes[0].type == "Quant"
 
 
 def test_round_tripped_block_ir_compiles_to_the_same_graph():

@@ -27,8 +27,8 @@ from onnx.reference import ReferenceEvaluator  # noqa: E402
 import fgir  # noqa: E402
 from conftest import EXAMPLES, NETWORK_EXAMPLES, run_fgir  # noqa: E402
 from fgir.backends.onnx import build_model, max_opset  # noqa: E402
-from fgir.backends import onnx_io  # noqa: E402
-from fgir.backends.onnx_io import save_atomic  # noqa: E402
+from fgir.backends.onnx import io as onnx_io  # noqa: E402
+from fgir.backends.onnx.io import save_atomic  # noqa: E402
 from fgir.cli import main  # noqa: E402
 from fgir.diagnostics import FgirError, SpecIOError  # noqa: E402
 from fgir.testing.weights import randomize_batch_norm  # noqa: E402
@@ -131,7 +131,7 @@ def conv_bn_graph(*, conv_read_by_add: bool = False, bias: bool = False, **quant
     conv = g.add("conv", "conv2d", [x], {"in_channels": 3, "out_channels": 4, "kernel_size": [3, 3],
                                          "stride": [1, 1], "padding": [1, 1], "dilation": [1, 1],
                                          "groups": 1, "bias": bias})
-    g[conv].meta.update(quant)
+    conv.meta.update(quant)
     bn = g.add("bn", "batch_norm", [conv], {"num_features": 4, "eps": 1e-5, "momentum": 0.1,
                                             "affine": True})
     g.set_output(g.add("add", "add", [conv, bn]) if conv_read_by_add else bn)
@@ -151,8 +151,7 @@ def worst_quantized_layer_diff(graph: fgir.Graph, module: torch.nn.Module, model
     step, so the final outputs of two correct float32 implementations differ by far more than 1e-4.
     Given the same input, each quantized layer must agree to float noise.
     """
-    users = graph.users()
-    layers = [(node.name, node.inputs[0], users[node.name][0]) for node in graph
+    layers = [(node.name, node.inputs[0].name, node.users[0].name) for node in graph
               if "w_bits" in node.meta]
     seen: dict[str, np.ndarray] = {}
 
@@ -186,7 +185,7 @@ def test_onnx_runtime_matches_torch(name, tmp_path):
     for batch in (1, 8):
         x = random_input(graph, batch, seed=batch)
         got, want = sess.run(None, {"input": x})[0], run_torch(module, x)
-        assert got.shape == want.shape == (batch, graph[graph.output].type.channels)
+        assert got.shape == want.shape == (batch, graph.output.type.channels)
         if is_quantized(graph):
             assert worst_quantized_layer_diff(graph, module, model, x) <= TOL
         else:

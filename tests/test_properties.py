@@ -151,7 +151,7 @@ def quantizes_activations(graph: Graph) -> bool:
 def onnx_tensor(graph: Graph, name: str) -> str:
     """The ONNX tensor holding IR node ``name``'s value (dropout and identity emit no node)."""
     while graph[name].op in ("dropout", "identity"):
-        name = graph[name].inputs[0]
+        name = graph[name].inputs[0].name
     return name
 
 
@@ -159,13 +159,12 @@ def quantized_layer_diffs(graph: Graph, module: torch.nn.Module, model: onnx.Mod
                           x: np.ndarray) -> dict[str, float]:
     """Each quantized conv of the ONNX model (with the BN folded into it, if any), run by ONNX
     Runtime on the torch module's own input to it, against the torch module's output there."""
-    users = graph.users()
     layers = []
     for node in graph:
         if "w_bits" not in node.meta:
             continue
-        after = users[node.name]
-        end = after[0] if len(after) == 1 and graph[after[0]].op == "batch_norm" else node.name
+        after = node.users
+        end = after[0].name if len(after) == 1 and after[0].op == "batch_norm" else node.name
         layers.append((node.name, end))
     seen: dict[str, np.ndarray] = {}
 
@@ -182,7 +181,7 @@ def quantized_layer_diffs(graph: Graph, module: torch.nn.Module, model: onnx.Mod
             hook.remove()
     # one sub-model (one session) for every layer whose output no other layer reads as its input;
     # a layer whose output is another's input gets a sub-model of its own
-    source = {conv: onnx_tensor(graph, graph[conv].inputs[0]) for conv, _ in layers}
+    source = {conv: onnx_tensor(graph, graph[conv].inputs[0].name) for conv, _ in layers}
     sources = set(source.values())
     batches = [[layer for layer in layers if layer[1] not in sources]]
     batches += [[layer] for layer in layers if layer[1] in sources]
@@ -220,7 +219,7 @@ def test_torch_and_onnx_build_and_agree(spec, keep_bn, opset):
     x = random_input(graph)
     want = run_torch(module, x)
     got = session(model).run(None, {"input": x})[0]
-    assert got.shape == want.shape == (BATCH, graph[graph.output].type.channels)
+    assert got.shape == want.shape == (BATCH, graph.output.type.channels)
     assert np.isfinite(want).all()
     event("quantized activations: layer by layer" if quantizes_activations(graph) else
           "quantized weights only" if "Quant" in spec.features else "float")
@@ -286,8 +285,8 @@ def masked_dense_by_groups(dense: torch.nn.Module, dense_graph: Graph, masks: di
     for node in dense_graph:
         if node.op not in ("conv2d", "linear"):
             continue
-        source = node.inputs[0]
-        mask = masks.get(group_of.get(source))
+        source = node.inputs[0].name
+        mask = masks.get(group_of(source))
         if mask is None:
             continue
         factor = torch.tensor(mask, dtype=torch.float32)
@@ -296,7 +295,7 @@ def masked_dense_by_groups(dense: torch.nn.Module, dense_graph: Graph, masks: di
         else:   # after a flatten: each channel's positions are contiguous
             spatial = source
             while dense_graph[spatial].type.is_flat:
-                spatial = dense_graph[spatial].inputs[0]
+                spatial = dense_graph[spatial].inputs[0].name
             spatial = dense_graph[spatial].type
             factor = factor.repeat_interleave(spatial.height * spatial.width).view(1, -1)
         dense.get_submodule(node.name).register_forward_pre_hook(

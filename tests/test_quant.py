@@ -7,7 +7,7 @@ import torch
 
 import fgir
 from conftest import EXAMPLES, run_fgir, train_steps
-from fgir.backends.torch_quant import QuantConv2d, calibrate, quantize_weight
+from fgir.backends.torch.quant import QuantConv2d, calibrate, quantize_weight
 from fgir.diagnostics import FgirError
 
 GUIDE_W = [8, 4, 8, 4, 4, 8, 8, 8, 8, 4, 4, 8, 4, 4, 4, 4, 8, 4, 8, 8]

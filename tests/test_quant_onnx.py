@@ -22,10 +22,10 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 import fgir  # noqa: E402
 from conftest import EXAMPLES  # noqa: E402
-from fgir.backends.onnx_quant import container  # noqa: E402
-from fgir.backends.torch_quant import calibrate, digits_batches, fake_quant_activation  # noqa: E402
+from fgir.backends.onnx.quant import container  # noqa: E402
+from fgir.backends.torch.quant import calibrate, digits_batches, fake_quant_activation  # noqa: E402
 from fgir.cli import main  # noqa: E402
-from fgir.search.evaluators.train import _digits  # noqa: E402
+from fgir.data.digits import digits_tensors  # noqa: E402
 from test_onnx_backend import (checked, conv_bn_graph, session, with_bn_statistics,  # noqa: E402
                                worst_quantized_layer_diff)
 from test_quant import GUIDE_A, GUIDE_W, RESNET20_QUANTIZABLE  # noqa: E402
@@ -42,7 +42,7 @@ def quant_spec(depth: int, w: object, a: object) -> str:
 
 def digits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Train images, train labels, held-out images, held-out labels (the train evaluator's split)."""
-    return _digits(3, SIZE, SIZE, None)
+    return digits_tensors(3, SIZE, SIZE, None)
 
 
 @functools.lru_cache(maxsize=None)
@@ -279,7 +279,7 @@ def test_to_onnx_calibrates_a_copy_and_needs_batches():
         fgir.to_onnx(graph, weights=module, calibrate=[])
 
 
-def test_cli_calibrate_uses_digits(tmp_path, capsys):
+def test_cli_calibrate_usesdigits_tensors(tmp_path, capsys):
     out = tmp_path / "q.onnx"
     assert main(["compile", str(GUIDE), "-o", str(out), "--input", f"3x{SIZE}x{SIZE}", "--seed", "0",
                  "--calibrate", "2"]) == 0

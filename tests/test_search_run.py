@@ -148,7 +148,7 @@ def test_the_static_evaluator_maps_bits_itself_without_apply_quant():
     without = static_metrics(fgir.compile(fgir.loads(text), passes=passes))
     assert with_pass == without and with_pass["weight_bytes"] < 4 * with_pass["params"]
     short = fgir.loads(text.replace("nbit_w_list: [8, 4, 8, 4,", "nbit_w_list: [8, 4,"))
-    with pytest.raises(QuantMismatch, match="nbit_w_list has 18 values, but the network has 20"):
+    with pytest.raises(QuantMismatch, match="process.nbit_w_list: 18 bit widths for 20 quantizable convolutions"):
         static_metrics(fgir.compile(short, passes=passes))
 
 

@@ -115,7 +115,7 @@ def test_depth_must_be_positive(resnet50):
 def test_labels_show_op_widths_stride_and_quant_bits():
     graph = fgir.compile(RESNET20)
     graph["layer2.0.conv1"].meta.update(w_bits=4, a_bits=8)
-    graph["layer2.0.conv2"].meta.update(kept=[0, 2, 5], dense=32)
+    graph["layer2.0.conv2"].meta.update(keep_out=[0, 2, 5], dense_out=32, keep_in=[0, 2, 5], dense_in=32)
     graph["layer2.1.conv1"].meta.update(keep_out=list(range(24)), dense_out=32, keep_in=[1, 2],
                                         dense_in=32)
     dot = to_dot(graph)

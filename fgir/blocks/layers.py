@@ -1,5 +1,7 @@
 """The allow-listed torch.nn-style layers: each one primitive IR op, with torch.nn's argument names.
 
+Activations are made from their op schemas (one layer for each schema that names one).
+
 A Linear's ``in_features``, a Conv2d's ``in_channels`` and a BatchNorm2d's
 ``num_features`` may be left out: ``infer_shapes`` reads them off the incoming
 tensor.  When given, ``check_channels`` checks them.
@@ -14,6 +16,7 @@ from typing import Annotated
 from fgir.blocks.argtypes import REQUIRED, Min, Range, Width
 from fgir.blocks.module import Layer
 from fgir.blocks.registry import register_block
+from fgir.ir.ops import OPS
 
 Pair = int | tuple[int, int]            # an int, or [height, width]
 PositivePair = Annotated[Pair, Min(1)]
@@ -56,15 +59,26 @@ class BatchNorm2d(Layer):
         pass
 
 
-@register_block
-class ReLU(Layer):
-    op = "relu"
+def _activation_layer(op: str, layer: str) -> type[Layer]:
+    """The torch.nn-style layer of an activation op (``type: ReLU``), made from its schema."""
 
-    def constructor(self, inplace: bool = False) -> None:
-        pass
+    class Activation(Layer):
+        def constructor(self, inplace: bool = False) -> None:
+            pass
 
-    def ir_attrs(self) -> dict[str, Any]:
-        return {}  # in-place is an execution detail, not part of the network
+        def ir_attrs(self) -> dict[str, Any]:
+            return {}  # in-place is an execution detail, not part of the network
+
+    Activation.op = op
+    Activation.__name__ = Activation.__qualname__ = layer
+    Activation.__doc__ = f"The {op} activation, as torch.nn.{layer} (``inplace`` is accepted and ignored)."
+    return register_block(Activation)
+
+
+ACTIVATIONS: dict[str, type[Layer]] = {
+    schema.layer: _activation_layer(schema.name, schema.layer)
+    for schema in OPS.values() if schema.kind == "activation" and schema.layer}
+ReLU = ACTIVATIONS["ReLU"]
 
 
 class _Pool(Layer):

@@ -20,12 +20,15 @@ Example (a user block; ``register_block`` makes it usable as ``type: TwoConvs``)
 from __future__ import annotations
 
 import contextvars
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
 
 from fgir.blocks.argtypes import BlockSpec, Param, signature_of, validate_args
 from fgir.blocks.located import collect_origins, origin_of, plain
 from fgir.diagnostics import Diagnostics, Origin
-from fgir.ir.graph import BLOCK_PREFIX, Graph, Node
+from fgir.ir.graph import BLOCK_PREFIX, Graph, Node, WidthExpectation
+
+if TYPE_CHECKING:
+    from fgir.blocks.family import Family
 
 
 class ElaborationAborted(Exception):
@@ -52,11 +55,11 @@ def _frame() -> _Frame:
 
 
 class Value:
-    """A symbolic tensor inside ``forward``: the name of the node that produces it."""
+    """A symbolic tensor inside ``forward``: the node that produces it."""
 
     __slots__ = ("node",)
 
-    def __init__(self, node: str) -> None:
+    def __init__(self, node: Node) -> None:
         self.node = node
 
     def __add__(self, other: "Value") -> "Value":
@@ -73,6 +76,7 @@ class Module:
     """Common base of blocks, layers and Repeat: typed arguments and named children."""
 
     name: ClassVar[str | None] = None  # the spec's type name; the class name when None
+    family: ClassVar["Family | None"] = None  # whose conventions it follows (fgir.blocks.family)
     _signature: ClassVar[dict[str, Param] | None] = None
 
     def __init__(self, *positional: Any, _origin: Origin | None = None,
@@ -137,8 +141,7 @@ class Module:
         (default: the block's type and scope).
         """
         origin = origin_of(source, self._origin.child(arg))
-        object.__setattr__(self, "_expect", {"channels": int(channels), "reason": reason,
-                                             "subject": subject, "origin": origin.to_json()})
+        object.__setattr__(self, "_expect", WidthExpectation(int(channels), reason, subject, origin))
 
     def __call__(self, *inputs: Value) -> Value:
         graph = _frame().graph
@@ -150,10 +153,10 @@ class Module:
         object.__setattr__(self, "_calls", self._calls + 1)
         node = self._to_node(graph.unique_name(self._name), [v.node for v in inputs])
         if self._expect is not None:
-            node.meta["expect"] = self._expect
+            node.meta["expect"] = self._expect.to_json()
         return Value(graph.add_node(node))
 
-    def _to_node(self, name: str, inputs: list[str]) -> Node:
+    def _to_node(self, name: str, inputs: list[Node]) -> Node:
         raise NotImplementedError
 
     def _arg_origins(self, values: dict[str, Any]) -> dict[str, Origin]:
@@ -172,7 +175,7 @@ class Layer(Module):
     def ir_attrs(self) -> dict[str, Any]:
         return dict(self._args)
 
-    def _to_node(self, name: str, inputs: list[str]) -> Node:
+    def _to_node(self, name: str, inputs: list[Node]) -> Node:
         if self._calls > 1 and self.has_params:
             raise RuntimeError(f"layer '{self._name}' has weights and is called twice; "
                                "create one layer per use")
@@ -213,13 +216,15 @@ class Block(Module):
             _FRAME.reset(token)
         return graph
 
-    def _to_node(self, name: str, inputs: list[str]) -> Node:
+    def _to_node(self, name: str, inputs: list[Node]) -> Node:
         node = Node(name, BLOCK_PREFIX + self.type_name(), plain(self._args), inputs, self._origin,
                     self._arg_origins(self._args), self.build_graph(),
                     inline_scope=getattr(self, "inline_scope", False))
         size = getattr(self, "input_size", None)
         if size:
             node.meta["input_size"] = size
+        if self.family is not None:
+            node.meta["family"] = self.family.name
         return node
 
 
@@ -232,21 +237,33 @@ class Sequential(Block):
             setattr(self, str(i), module)
 
 
+RepNaming = Callable[[list[dict[str, Any]]], list[str]]
+REP_NAMINGS: dict[str, RepNaming] = {}
+
+
+def register_rep_naming(name: str) -> Callable[[RepNaming], RepNaming]:
+    """Decorator: a family's way of naming a Repeat's reps from their arguments (``Repeat(naming=name)``)."""
+    def register(fn: RepNaming) -> RepNaming:
+        REP_NAMINGS[name] = fn
+        return fn
+    return register
+
+
 class Repeat(Module):
     """``num_reps`` copies of ``ref``; rep i sets each item to ``value[i]`` (lists) or ``value``.
 
     Expanded by the ``expand_repeat`` pass, which checks that every list has
-    ``num_reps`` values.  ``stage_names=True`` names reps ``layer1.0``,
-    ``layer1.1``, ``layer2.0``…, starting a stage at each rep whose stride is not 1
-    (torchvision's ResNet naming); ``inline_scope=True`` leaves the Repeat out of
-    the scope path.
+    ``num_reps`` values.  Reps are named ``0``, ``1``, ... unless ``naming`` names a
+    family's rule (:func:`register_rep_naming`; the ResNet family's
+    ``torchvision_stages`` gives ``layer1.0``, ``layer1.1``, ``layer2.0``, ...);
+    ``inline_scope=True`` leaves the Repeat out of the scope path.
     """
 
     def constructor(self, num_reps: int, items: dict, ref: BlockSpec,
-                    stage_names: bool = False, inline_scope: bool = False) -> None:
+                    naming: Optional[str] = None, inline_scope: bool = False) -> None:
         pass
 
-    def _to_node(self, name: str, inputs: list[str]) -> Node:
+    def _to_node(self, name: str, inputs: list[Node]) -> Node:
         attrs = {k: v for k, v in self._args.items() if k != "inline_scope"}
         return Node(name, BLOCK_PREFIX + "Repeat", plain(attrs), inputs, self._origin,
                     self._arg_origins(attrs), None, inline_scope=self._args["inline_scope"])
@@ -269,11 +286,11 @@ class elaboration:
 
 
 def instantiate(cls: type[Module], name: str, args: dict[str, Any], origin: Origin,
-                graph: Graph, inputs: list[str],
-                key_origins: dict[str, Origin] | None = None) -> str | None:
+                graph: Graph, inputs: list[Node],
+                key_origins: dict[str, Origin] | None = None) -> Node | None:
     """Build block ``cls`` from spec args as node ``name`` of ``graph`` (inside an elaboration).
 
-    Returns the new node's name, or None when its arguments were wrong (already reported).
+    Returns the new node, or None when its arguments were wrong (already reported).
     """
     try:
         module = cls(_origin=origin, _key_origins=key_origins,

@@ -1,87 +1,204 @@
-"""Channel groups: which tensors must keep the same channels because an op ties their widths.
+"""Channel groups: which channels must be pruned together because ops tie them, read off the op schemas.
 
-Every conv2d output opens a channel space; BN, ReLU, pooling, dropout and
-identity pass their input's space on; a residual ``add`` merges the spaces of
-its inputs.  A *group* is one merged space: pruning a channel of a group
-removes it from every tensor in the group, so one decision prunes every tied
-layer consistently.  A group is named after its first producing conv.
+Each tensor's channels are a *layout*: a list of segments, each a run of one
+group's channels.  An op that produces channels (conv, linear) opens a group;
+BN, activations and pooling pass their input's layout on; a depthwise conv
+passes it on too, writing each channel from itself; ``add`` and ``mul`` tie
+their inputs' groups into one; ``concat`` lays its inputs' segments side by
+side, so a consumer of a concatenation reads each group at an offset of its
+input channels.  A *group* is one tied set: pruning a channel of it removes
+that channel from every producer's output and every consumer's input.
+
+Some groups cannot be pruned, and are *locked* with the reason: channels tied
+to the network's input or output, and those a grouped convolution reads or
+writes.  A group is named after its first producer.
 
 Example:
     >>> import fgir
     >>> groups = channel_groups(fgir.compile("examples/resnet20_cifar.yaml"))
     >>> [(g.name, g.width, len(g.producers)) for g in groups.groups][:2]
     [('conv1', 16, 4), ('layer1.0.conv1', 16, 1)]
+    >>> groups.by_name()["layer3.0.conv1"].consumers
+    [Consumer(layer='layer3.0.conv2', offset=0)]
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fgir.ir.graph import Graph
+from fgir.ir.graph import Graph, Node
+from fgir.ir.ops import OPS, ChannelRule
 
-PRODUCERS = {"conv2d"}
-PASS_THROUGH = {"batch_norm", "relu", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "dropout",
-                "identity", "flatten"}
+Layout = list[tuple[str, int]]   # (group id, width) segments; group ids are producer names
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    """A layer whose input channels ``[offset, offset + width)`` are a group's channels."""
+
+    layer: str
+    offset: int
 
 
 @dataclass
 class ChannelGroup:
     name: str
     width: int
-    producers: list[str] = field(default_factory=list)   # convs writing the group's channels
-    tensors: list[str] = field(default_factory=list)     # every node whose output is in the group
+    producers: list[str] = field(default_factory=list)     # ops writing the group's channels
+    consumers: list[Consumer] = field(default_factory=list)  # ops reading them through their weights
+    tensors: list[str] = field(default_factory=list)        # every node whose output holds them
+    locked: str | None = None                                 # why it cannot be pruned
 
 
 @dataclass
 class ChannelGroups:
-    groups: list[ChannelGroup]
-    group_of: dict[str, str]   # node name → group name, for nodes whose output is in a group
+    groups: list[ChannelGroup]                 # the prunable groups, in order of their first producer
+    locked: list[ChannelGroup]                 # the others, each with its reason
+    layout: dict[str, list[tuple[str, int]]]  # node name → its output's (group name, width) segments
 
     def by_name(self) -> dict[str, ChannelGroup]:
         return {g.name: g for g in self.groups}
 
+    def any_by_name(self) -> dict[str, ChannelGroup]:
+        return {g.name: g for g in [*self.groups, *self.locked]}
+
+    def group_of(self, node: str) -> str | None:
+        """The group of a node whose output is one group's channels (None otherwise)."""
+        segments = self.layout.get(node, [])
+        return segments[0][0] if len(segments) == 1 else None
+
+
+class _Groups:
+    """Union-find over group ids, keeping each set's first producer as its root and any lock reason."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.order: dict[str, int] = {}
+        self.reason: dict[str, str] = {}
+
+    def open(self, gid: str) -> str:
+        self.parent[gid] = gid
+        self.order[gid] = len(self.order)
+        return gid
+
+    def find(self, gid: str) -> str:
+        while self.parent[gid] != gid:
+            self.parent[gid] = self.parent[self.parent[gid]]
+            gid = self.parent[gid]
+        return gid
+
+    def union(self, ids: list[str]) -> str:
+        roots = sorted({self.find(g) for g in ids}, key=self.order.__getitem__)
+        for other in roots[1:]:
+            self.parent[other] = roots[0]
+            if other in self.reason:
+                self.reason.setdefault(roots[0], self.reason.pop(other))
+        return roots[0]
+
+    def lock(self, gid: str, reason: str) -> None:
+        self.reason.setdefault(self.find(gid), reason)
+
+
+SOURCE = "<input>"   # the group id of the network input's channels
+
 
 def channel_groups(graph: Graph) -> ChannelGroups:
-    """Group a lowered graph's conv output channels by the ops that tie them."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    order = {name: i for i, name in enumerate(graph.nodes)}
-    space: dict[str, str | None] = {}
+    """Group a lowered graph's channels by the ops that tie them."""
+    sets = _Groups()
+    sets.open(SOURCE)
+    sets.lock(SOURCE, "the network input's channels are the data's")
+    layout: dict[str, Layout] = {}
+    consumers: dict[str, list[Consumer]] = {}
+    writers: dict[str, list[str]] = {}
     for node in graph:
-        if node.op in PRODUCERS:
-            parent[node.name] = node.name
-            space[node.name] = node.name
-        elif node.op in PASS_THROUGH:
-            space[node.name] = space.get(node.inputs[0])
-        elif node.op == "add":
-            spaces = [space.get(i) for i in node.inputs]
-            if all(spaces):
-                roots = sorted({find(s) for s in spaces}, key=order.__getitem__)
-                for other in roots[1:]:
-                    parent[other] = roots[0]
-                space[node.name] = roots[0]
-            else:
-                space[node.name] = None  # tied to the network input: not prunable
-        else:
-            space[node.name] = None
+        layout[node.name] = _layout(node, layout, sets, consumers, writers)
+    if graph.output is not None:
+        for gid, _ in layout[graph.output.name]:
+            sets.lock(gid, f"'{graph.output.name}' is the network's output")
+    return _collect(graph, sets, layout, consumers, writers)
+
+
+def _layout(node: Node, layout: dict[str, Layout], sets: _Groups, consumers: dict[str, list[Consumer]],
+            writers: dict[str, list[str]]) -> Layout:
+    schema = OPS[node.op]
+    rule = schema.channel_rule(node.attrs)
+    ins = [layout[src.name] for src in node.inputs]
+    if rule is ChannelRule.SOURCE:
+        return [(SOURCE, 0)]
+    if rule in (ChannelRule.PRODUCE, ChannelRule.GROUPED):
+        offset = 0
+        for gid, width in ins[0]:
+            consumers.setdefault(gid, []).append(Consumer(node.name, offset))
+            offset += width
+            if rule is ChannelRule.GROUPED:
+                sets.lock(gid, f"grouped convolution '{node.name}' reads it")
+        gid = sets.open(node.name)
+        writers.setdefault(gid, []).append(node.name)
+        if rule is ChannelRule.GROUPED:
+            sets.lock(gid, f"grouped convolution '{node.name}' writes it")
+        return [(gid, _out_width(node))]
+    if rule is ChannelRule.DEPTHWISE:
+        for gid, _ in ins[0]:
+            writers.setdefault(gid, []).append(node.name)
+        return ins[0]
+    if rule is ChannelRule.TIE:
+        return _tie(node, ins, sets)
+    if rule is ChannelRule.CONCAT:
+        return [segment for segments in ins for segment in segments]
+    return ins[0]   # PASS
+
+
+def _tie(node: Node, ins: list[Layout], sets: _Groups) -> Layout:
+    shapes = {tuple(width for _, width in segments) for segments in ins}
+    if len(shapes) == 1:   # segment by segment, the same widths: tie each position's groups
+        for position in range(len(ins[0])):
+            root = sets.union([segments[position][0] for segments in ins])
+            if SOURCE in {sets.find(segments[position][0]) for segments in ins}:
+                sets.lock(root, f"'{node.name}' ties it to the network input")
+        return ins[0]
+    for segments in ins:   # different segmentations: nothing here can be pruned consistently
+        for gid, _ in segments:
+            sets.lock(gid, f"'{node.name}' joins it with channels laid out differently")
+    return ins[0]
+
+
+def _out_width(node: Node) -> int:
+    a = node.attrs
+    return a["out_channels"] if "out_channels" in a else a["out_features"]
+
+
+def _collect(graph: Graph, sets: _Groups, layout: dict[str, Layout], consumers: dict[str, list[Consumer]],
+             writers: dict[str, list[str]]) -> ChannelGroups:
     members: dict[str, ChannelGroup] = {}
-    group_of: dict[str, str] = {}
+    widths = {gid: width for segments in layout.values() for gid, width in segments}
+
+    def group(gid: str) -> ChannelGroup | None:
+        root = sets.find(gid)
+        if root == SOURCE:
+            return None
+        if root not in members:
+            members[root] = ChannelGroup(root, widths.get(root, 0), locked=sets.reason.get(root))
+        return members[root]
+
+    for gid in sorted(writers, key=sets.order.__getitem__):
+        target = group(gid)
+        for name in writers[gid] if target is not None else ():
+            if name not in target.producers:
+                target.producers.append(name)
+    position = {name: i for i, name in enumerate(graph.nodes)}
+    for gid in sorted(consumers, key=sets.order.__getitem__):
+        target = group(gid)
+        if target is not None:
+            target.consumers.extend(consumers[gid])
+    resolved: dict[str, list[tuple[str, int]]] = {}
     for node in graph:
-        s = space.get(node.name)
-        if s is None:
-            continue
-        root = find(s)
-        group = members.get(root)
-        if group is None:
-            group = members[root] = ChannelGroup(root, graph[root].attrs["out_channels"])
-        if node.op in PRODUCERS:
-            group.producers.append(node.name)
-        group.tensors.append(node.name)
-        group_of[node.name] = root
-    return ChannelGroups(list(members.values()), group_of)
+        resolved[node.name] = [(sets.find(gid), width) for gid, width in layout[node.name]]
+        for root, _ in resolved[node.name]:
+            target = group(root)
+            if target is not None and node.name not in target.tensors[-1:]:
+                target.tensors.append(node.name)
+    ordered = sorted(members.values(), key=lambda g: sets.order[g.name])
+    for g in ordered:
+        g.consumers.sort(key=lambda c: (position[c.layer], c.offset))
+    return ChannelGroups([g for g in ordered if g.locked is None], [g for g in ordered if g.locked is not None],
+                         resolved)

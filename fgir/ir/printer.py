@@ -20,7 +20,7 @@ def format_graph(graph: Graph, indent: str = "") -> str:
     """``%layer1.0.conv1 = conv2d(%maxpool) {in_channels=64, ...} : 64x56x56  # spec.yaml:3:5``."""
     lines = []
     for node in graph:
-        args = ", ".join(f"%{name}" for name in node.inputs)
+        args = ", ".join(f"%{src.name}" for src in node.inputs)
         attrs = ", ".join(f"{k}={format_attr(v)}" for k, v in node.attrs.items())
         text = f"{indent}%{node.name} = {node.op}({args})"
         if attrs:
@@ -35,5 +35,5 @@ def format_graph(graph: Graph, indent: str = "") -> str:
         if node.subgraph is not None:
             lines.append(format_graph(node.subgraph, indent + "    "))
     if graph.output is not None:
-        lines.append(f"{indent}return %{graph.output}")
+        lines.append(f"{indent}return %{graph.output.name}")
     return "\n".join(lines)

@@ -5,15 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from fgir.diagnostics import Origin
-from fgir.ir.graph import BlockInfo, Graph, Node
+from fgir.ir.graph import Graph
+from fgir.ir.node import Node
+from fgir.ir.records import BlockInfo, ProcessRecord
 from fgir.ir.types import TensorType
 
 FORMAT_VERSION = 1
 
 
+def plain_copy(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars), much faster than ``copy.deepcopy``."""
+    if isinstance(value, dict):
+        return {k: plain_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_copy(v) for v in value]
+    return value
+
+
 def _node_to_json(node: Node) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "name": node.name, "op": node.op, "attrs": node.attrs, "inputs": node.inputs,
+        "name": node.name, "op": node.op, "attrs": node.attrs, "inputs": [n.name for n in node.inputs],
         "origin": node.origin.to_json(),
         "arg_origins": {k: v.to_json() for k, v in node.arg_origins.items()},
     }
@@ -28,41 +39,16 @@ def _node_to_json(node: Node) -> dict[str, Any]:
     return out
 
 
-def _node_from_json(data: dict[str, Any]) -> Node:
-    node = Node(data["name"], data["op"], dict(data["attrs"]), list(data["inputs"]),
+def _add_node_from_json(graph: Graph, data: dict[str, Any]) -> None:
+    node = Node(data["name"], data["op"], plain_copy(data["attrs"]), [graph[n] for n in data["inputs"]],
                 Origin.from_json(data["origin"]),
                 {k: Origin.from_json(v) for k, v in data["arg_origins"].items()},
                 graph_from_json(data["subgraph"]) if "subgraph" in data else None,
                 inline_scope=bool(data.get("inline_scope", False)))
     if "type" in data:
         node.type = TensorType.from_json(data["type"])
-    node.meta = dict(data.get("meta", {}))
-    return node
-
-
-def _block_to_json(info: BlockInfo) -> dict[str, Any]:
-    expect = info.expect  # already JSON-ready (its origin in list form)
-    return {"scope": info.scope, "type": info.type, "origin": info.origin.to_json(),
-            "input": info.input, "output": info.output, "nodes": info.nodes,
-            "is_leaf": info.is_leaf, "expect": expect}
-
-
-def _block_from_json(data: dict[str, Any]) -> BlockInfo:
-    expect = data["expect"]
-    return BlockInfo(data["scope"], data["type"], Origin.from_json(data["origin"]),
-                     data["input"], data["output"], list(data["nodes"]), data["is_leaf"], expect)
-
-
-def _processes_to_json(processes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**p, "origin": p["origin"].to_json(),
-             "arg_origins": {k: v.to_json() for k, v in p["arg_origins"].items()}}
-            for p in processes]
-
-
-def _processes_from_json(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**p, "origin": Origin.from_json(p["origin"]),
-             "arg_origins": {k: Origin.from_json(v) for k, v in p["arg_origins"].items()}}
-            for p in data]
+    node.meta = plain_copy(data.get("meta", {}))
+    graph.add_node(node)
 
 
 def graph_to_json(graph: Graph) -> dict[str, Any]:
@@ -70,25 +56,25 @@ def graph_to_json(graph: Graph) -> dict[str, Any]:
     return {
         "fgir_ir": FORMAT_VERSION,
         "nodes": [_node_to_json(n) for n in graph],
-        "output": graph.output,
+        "output": graph.output.name if graph.output is not None else None,
         "properties": sorted(graph.properties),
-        "blocks": [_block_to_json(b) for b in graph.blocks],
-        "processes": _processes_to_json(graph.processes),
+        "blocks": [b.to_json() for b in graph.blocks],
+        "processes": [p.to_json() for p in graph.processes],
         "meta": graph.meta,
     }
 
 
 def graph_from_json(data: dict[str, Any]) -> Graph:
-    """Rebuild a graph from :func:`graph_to_json`'s output."""
+    """Rebuild a graph from :func:`graph_to_json`'s output (sharing nothing with ``data``)."""
     if data.get("fgir_ir") != FORMAT_VERSION:
         raise ValueError(f"not fgir IR JSON of format {FORMAT_VERSION}")
     graph = Graph()
     for node_data in data["nodes"]:
-        node = _node_from_json(node_data)
-        graph.nodes[node.name] = node
-    graph.output = data["output"]
+        _add_node_from_json(graph, node_data)
+    if data["output"] is not None:
+        graph.set_output(graph[data["output"]])
     graph.properties = set(data["properties"])
-    graph.blocks = [_block_from_json(b) for b in data["blocks"]]
-    graph.processes = _processes_from_json(data["processes"])
-    graph.meta = dict(data["meta"])
+    graph.blocks = [BlockInfo.from_json(plain_copy(b)) for b in data["blocks"]]
+    graph.processes = [ProcessRecord.from_json(plain_copy(p)) for p in data["processes"]]
+    graph.meta = plain_copy(data["meta"])
     return graph

@@ -496,9 +496,9 @@ def _read_after_max_pool(graph: Any) -> set[int]:
     convs = [node for node in graph if node.op == "conv2d"][1:]
     found = set()
     for i, conv in enumerate(convs):
-        source = graph[conv.inputs[0]]
+        source = conv.inputs[0]
         while source.op in ("dropout", "identity"):
-            source = graph[source.inputs[0]]
+            source = source.inputs[0]
         if source.op == "max_pool2d":
             found.add(i)
     return found

@@ -19,17 +19,17 @@ from typing import Any, Iterable
 from fgir.diagnostics import Diagnostic, Origin
 from fgir.ir.printer import format_attr
 from fgir.ir.graph import Graph, Node
+from fgir.ir.ops import OPS
+from fgir.ir.pruning import DENSE_IN, DENSE_OUT, KEEP_IN, KEEP_OUT
 from fgir.viz.model import Group, View, build_view
 
 OUTPUT_ID = "(output)"
 ERROR = "#c01c28"
-FILL = {"conv2d": "#d6e6f5", "batch_norm": "#fff4cc", "relu": "#dcefd5", "linear": "#fde4cc",
-        "max_pool2d": "#efdcea", "avg_pool2d": "#efdcea", "adaptive_avg_pool2d": "#efdcea",
-        "add": "#ffffff", "input": "#ffffff"}
+FILL = {"conv": "#d6e6f5", "norm": "#fff4cc", "activation": "#dcefd5", "linear": "#fde4cc",
+        "pool": "#efdcea", "join": "#ffffff", "input": "#ffffff"}   # by the op schema's kind
 OTHER_FILL = "#eeeeee"
-# (kept channels, dense width, which side) as pruning passes record them
-PRUNE_KEYS = [("kept", "dense", ""), ("keep", "dense", ""), ("keep_out", "dense_out", "out "),
-              ("keep_in", "dense_in", "in ")]
+# (kept channels, dense width, which side) as apply_prune records them (fgir.ir.pruning)
+PRUNE_KEYS = [(KEEP_OUT, DENSE_OUT, "out "), (KEEP_IN, DENSE_IN, "in ")]
 BLOCK_FILL = "#d7dde8"
 CLUSTER_FILL = ["#f5f7fa", "#eaeff5", "#dfe7f0", "#d5dfeb"]   # darker with depth
 WRAP = 44
@@ -101,32 +101,11 @@ def _count(value: Any) -> str:
 
 
 def op_summary(node: Node) -> str:
-    """One line for an op: ``conv 3x3 16→32 /2``, ``bn 32``, ``linear 512→10``."""
-    a = node.attrs
-    op = node.op
+    """One line for an op, its schema's label: ``conv 3x3 16→32 /2``, ``bn 32``, ``linear 512→10``."""
     if node.is_block:
-        return node.block_type or op
-    if op == "conv2d":
-        text = f"conv {_pair(a.get('kernel_size'))} {_width(a.get('in_channels'))}→" \
-               f"{_width(a.get('out_channels'))}{_stride(a.get('stride'))}"
-        groups = a.get("groups") or 1
-        if groups != 1:
-            text += " dw" if groups == a.get("in_channels") == a.get("out_channels") else f" g{groups}"
-        dilation = a.get("dilation")
-        if dilation and any(d != 1 for d in dilation):
-            text += f" d{_pair(dilation)}"
-        return text
-    if op == "batch_norm":
-        return f"bn {_width(a.get('num_features'))}"
-    if op == "linear":
-        return f"linear {_width(a.get('in_features'))}→{_width(a.get('out_features'))}"
-    if op in ("max_pool2d", "avg_pool2d"):
-        return f"{op[:3]}pool {_pair(a.get('kernel_size'))}{_stride(a.get('stride'))}"
-    if op == "adaptive_avg_pool2d":
-        return f"avgpool → {_pair(a.get('output_size'))}"
-    if op == "dropout" and a.get("p") is not None:
-        return f"dropout {a['p']}"
-    return op
+        return node.block_type or node.op
+    schema = OPS.get(node.op)
+    return schema.label(node.attrs) if schema is not None else node.op
 
 
 def _badges(meta: dict[str, Any]) -> list[str]:
@@ -136,10 +115,11 @@ def _badges(meta: dict[str, Any]) -> list[str]:
     if bits:
         out.append(_small(" ".join(bits), "#1a5fb4"))
     kept = []
-    for keep, dense, side in PRUNE_KEYS:
+    one_side = meta.get(KEEP_OUT) == meta.get(KEEP_IN)   # BN, depthwise: the same channels in and out
+    for keep, dense, side in PRUNE_KEYS[:1] if one_side else PRUNE_KEYS:
         if meta.get(keep) is not None:
             of = f"/{_count(meta[dense])}" if meta.get(dense) is not None else ""
-            kept.append(f"{side}{_count(meta[keep])}{of}")
+            kept.append(f"{'' if one_side else side}{_count(meta[keep])}{of}")
     if kept:
         out.append(_small(f"kept {' · '.join(kept)} ch", "#8a4b08"))
     return out
@@ -247,7 +227,7 @@ class _Writer:
             rows.append(_small(local))
         rows += _badges(node.meta)
         rows += _error_lines(errors, f"{node.op} '{name}' ")
-        fill = FILL.get(node.op, BLOCK_FILL if node.is_block else OTHER_FILL)
+        fill = BLOCK_FILL if node.is_block else FILL.get(OPS[node.op].kind if node.op in OPS else "", OTHER_FILL)
         attrs = {"label": "<" + "<BR/>".join(rows) + ">", "fillcolor": quote(fill)}
         if node.is_block:
             attrs["style"] = '"filled,bold"'

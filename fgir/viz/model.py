@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from fgir.diagnostics import Diagnostic, Origin
-from fgir.ir.graph import INTERNAL, Graph, Node
+from fgir.ir.graph import INTERNAL, BlockInfo, Graph, Node
+from fgir.passes.lower_blocks import inline_blocks
 from fgir.ir.types import TensorType
 
 Edge = tuple[str, str, TensorType | None]
@@ -87,7 +88,10 @@ class View:
 
 def build_view(graph: Graph, diagnostics: Iterable[Diagnostic] = ()) -> View:
     """Group ``graph`` for drawing and attach each error diagnostic to what it is about."""
-    view = _from_lowered(graph) if graph.is_lowered else _from_tree(graph)
+    if graph.is_lowered:
+        view = _from_lowered(graph, graph.blocks)
+    else:   # drawn as lower_blocks would lower it
+        view = _from_lowered(*inline_blocks(graph, keep_unexpanded=True))
     _simplify(view.root, is_root=True)
     _set_depths(view.root, 0)
     for diag in diagnostics:
@@ -97,12 +101,12 @@ def build_view(graph: Graph, diagnostics: Iterable[Diagnostic] = ()) -> View:
 
 
 # -- building ---------------------------------------------------------------------
-def _from_lowered(graph: Graph) -> View:
-    root = Group("", [], INTERNAL, output=graph.output)
+def _from_lowered(graph: Graph, blocks: list[BlockInfo]) -> View:
+    root = Group("", [], INTERNAL, output=graph.output.name)
     owner: dict[str, Group] = {name: root for name in graph.nodes}
     parent: dict[int, Group] = {}
     stack: list[tuple[Group, set[str]]] = [(root, set(graph.nodes))]
-    for info in graph.blocks:
+    for info in blocks:
         # membership by set, not by position: a later pass may have removed or added nodes
         members = [name for name in info.nodes if name in graph.nodes]
         if not members:
@@ -112,7 +116,7 @@ def _from_lowered(graph: Graph) -> View:
             stack.pop()
         group = Group(info.scope, [info.type], info.origin, output=info.output)
         if info.expect is not None:
-            group.expects.append((Origin.from_json(info.expect["origin"]), info.output))
+            group.expects.append((info.expect.origin, info.output))
         parent[id(group)] = stack[-1][0]
         stack.append((group, member_set))
         for name in members:
@@ -130,51 +134,7 @@ def _from_lowered(graph: Graph) -> View:
     for name in graph.nodes:
         attach(owner[name])
         owner[name].items.append(name)
-    return View(root, dict(graph.nodes), list(graph.edges()), graph.output)
-
-
-def _from_tree(graph: Graph) -> View:
-    root = Group("", [], INTERNAL)
-    view = View(root, {}, [], None)
-    view.output = _inline(graph, root, "", None, view)
-    root.output = view.output
-    return view
-
-
-def _inline(graph: Graph, group: Group, scope: str, source: str | None, view: View) -> str | None:
-    """Add ``graph``'s nodes under ``group``, named as ``lower_blocks`` would name them."""
-    env: dict[str, str] = {}
-    for node in graph:
-        if node.op == "input" and source is not None:
-            env[node.name] = source   # a sub-graph's input is the block's input
-            continue
-        here = scope if node.inline_scope else (f"{scope}.{node.name}" if scope else node.name)
-        inputs = [env[name] for name in node.inputs if name in env]
-        if node.subgraph is not None:
-            child = Group(here, [node.block_type or node.op], node.origin)
-            expect = node.meta.get("expect")
-            group.items.append(child)
-            child.output = _inline(node.subgraph, child, here, inputs[0] if inputs else None, view)
-            if expect is not None:
-                child.expects.append((Origin.from_json(expect["origin"]), child.output))
-            if child.output is not None:
-                env[node.name] = child.output
-            continue
-        name = _unique(here or node.name, view.nodes)
-        view.nodes[name] = node
-        group.items.append(name)
-        view.edges.extend((src, name, view.nodes[src].type) for src in inputs)
-        env[node.name] = name
-    return env.get(graph.output) if graph.output is not None else None
-
-
-def _unique(base: str, taken: dict[str, Node]) -> str:
-    if base not in taken:
-        return base
-    i = 1
-    while f"{base}_{i}" in taken:
-        i += 1
-    return f"{base}_{i}"
+    return View(root, dict(graph.nodes), list(graph.edges()), graph.output.name)
 
 
 def _simplify(group: Group, is_root: bool = False) -> None:

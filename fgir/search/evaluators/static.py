@@ -2,10 +2,9 @@
 
 ``weight_bytes`` is sum(params × bits / 8) over the graph's nodes: 32 bits unless
 a Quant process gives the layer fewer.  The bit widths come from the IR: the
-``apply_quant`` pass writes ``w_bits``/``a_bits`` on each quantizable conv (the
-one place that maps bit lists to layers).  Only where that pass is not in the
-pipeline are they mapped here, by the same rule (SEMANTICS.md): every conv but
-the stem, in graph order, a scalar meaning every layer.
+``apply_quant`` pass writes ``w_bits``/``a_bits`` on each quantized layer.  Where
+that pass is not in the pipeline they come from the same place it takes them,
+the quantization scheme (:mod:`fgir.quant.scheme`).
 
 Example:
     >>> import fgir
@@ -19,38 +18,23 @@ from __future__ import annotations
 from typing import Any
 
 from fgir.ir.graph import Graph
+from fgir.quant.scheme import FLOAT_BITS, BitListMismatch, assign_bits
 
-FLOAT_BITS = 32
 STATIC_METRICS = ("params", "macs", "weight_bytes")
 QUANT_METRICS = ("bitops", "mean_bits")
-
-
-class QuantMismatch(ValueError):
-    """A bit list whose length is not the number of quantizable convolutions."""
-
-
-def _bits(value: Any, convs: list[str], arg: str) -> dict[str, int]:
-    if not isinstance(value, list):
-        return {name: int(value) for name in convs}
-    if len(value) != len(convs):
-        raise QuantMismatch(f"{arg} has {len(value)} values, but the network has {len(convs)} "
-                            f"quantizable convolutions (every conv but the stem)")
-    return dict(zip(convs, map(int, value)))
+QuantMismatch = BitListMismatch   # the name the search has always caught
 
 
 def quant_bits(graph: Graph) -> tuple[dict[str, int], dict[str, int]] | None:
-    """(weight bits, activation bits) by conv node name, or None without a Quant process."""
-    quant = next((p for p in graph.processes if p["type"] == "Quant"), None)
+    """(weight bits, activation bits) by layer name, or None without a Quant process."""
+    quant = graph.process("Quant")
     if quant is None:
         return None
     if "quant_annotated" in graph.properties:
-        convs = [node for node in graph if "w_bits" in node.meta]
-        return ({n.name: n.meta["w_bits"] for n in convs}, {n.name: n.meta["a_bits"] for n in convs})
-    # a pipeline without apply_quant: map the lists the way it would
-    names = [node.name for node in graph if node.op == "conv2d"][1:]
-    name = quant.get("name", "process")
-    return (_bits(quant["args"]["nbit_w_list"], names, f"{name}.nbit_w_list"),
-            _bits(quant["args"]["nbit_a_list"], names, f"{name}.nbit_a_list"))
+        layers = [graph[name] for name in graph.meta["quant"]["layers"]]
+        return ({n.name: n.meta["w_bits"] for n in layers}, {n.name: n.meta["a_bits"] for n in layers})
+    assigned = assign_bits(graph, quant)     # raises BitListMismatch
+    return ({b.layer.name: b.w_bits for b in assigned}, {b.layer.name: b.a_bits for b in assigned})
 
 
 def static_metrics(graph: Graph) -> dict[str, Any]:

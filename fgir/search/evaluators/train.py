@@ -18,35 +18,12 @@ Example:
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
+from fgir.data.digits import NUM_CLASSES, digits_tensors
 from fgir.ir.graph import Graph
 
-NUM_CLASSES = 10
 TRAIN_METRICS = ("accuracy", "loss")
-
-
-@functools.lru_cache(maxsize=4)
-def _digits(channels: int, height: int, width: int, limit: int | None) -> tuple[Any, Any, Any, Any]:
-    import torch
-    import torch.nn.functional as F
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    data = load_digits()
-    x_train, x_test, y_train, y_test = train_test_split(
-        data.images, data.target, test_size=0.25, random_state=0, stratify=data.target)
-    if limit:
-        x_train, y_train = x_train[:limit], y_train[:limit]
-
-    def prepare(images: Any) -> Any:
-        x = torch.tensor(images, dtype=torch.float32).unsqueeze(1) / 16.0
-        if (height, width) != (8, 8):
-            x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
-        return ((x - 0.3) / 0.4).repeat(1, channels, 1, 1).contiguous()   # ≈ digits' mean and std
-
-    return (prepare(x_train), torch.tensor(y_train), prepare(x_test), torch.tensor(y_test))
 
 
 class TrainEvaluator:
@@ -75,7 +52,7 @@ class TrainEvaluator:
         else:
             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
         c, h, w = graph.meta["input"]
-        x_train, y_train, x_test, y_test = _digits(c, h, w, self.limit)
+        x_train, y_train, x_test, y_test = digits_tensors(c, h, w, self.limit)
         model = fgir.to_torch(graph, seed=seed).to(device)
         generator = torch.Generator().manual_seed(seed)
         optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)

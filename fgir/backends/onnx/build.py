@@ -30,9 +30,9 @@ import numpy as np
 import onnx
 from onnx import ModelProto, helper
 
-from fgir.backends.onnx_io import EXTERNAL_THRESHOLD, save_atomic
-from fgir.backends.onnx_ops import KEEP_BN, LOWERINGS, Emitter
-from fgir.backends.onnx_weights import check_weights, fold_pairs
+from fgir.backends.onnx.emitter import Emitter
+from fgir.backends.onnx.rules import KEEP_BN, LOWERINGS
+from fgir.backends.onnx.weights import check_weights, fold_pairs
 from fgir.diagnostics import Loc
 from fgir.ir.graph import Graph
 
@@ -41,8 +41,8 @@ MIN_OPSET = 17
 BATCH_DIM = "N"
 OUTPUT = "output"
 
-__all__ = ["BATCH_DIM", "DEFAULT_OPSET", "EXTERNAL_THRESHOLD", "MIN_OPSET", "build_model",
-           "check_opset", "max_opset", "save_atomic"]
+__all__ = ["BATCH_DIM", "DEFAULT_OPSET", "MIN_OPSET", "build_model",
+           "check_opset", "max_opset"]
 
 
 def max_opset() -> int:
@@ -84,18 +84,16 @@ def build_model(graph: Graph, weights: Mapping[str, np.ndarray], *, opset: int =
     em = Emitter(graph, check_weights(graph, weights, source), folds, BATCH_DIM, model.graph, opset)
     values: dict[str, str] = {}
     for node in graph:
-        if node.op == "input":
-            values[node.name] = node.name
-        elif node.name in folded:
-            values[node.name] = values[node.inputs[0]]      # the conv before it computes its value
+        if node.name in folded:
+            values[node.name] = values[node.inputs[0].name]    # the conv before it computes its value
         else:
-            values[node.name] = rules[node.op](em, node, [values[name] for name in node.inputs])
-    output = _name_output(em, graph, values[graph.output])
+            values[node.name] = rules[node.op](em, node, [values[src.name] for src in node.inputs])
+    output = _name_output(em, graph, values[graph.output.name])
     out = model.graph
     out.name = _graph_name(graph)
     out.node.extend(em.nodes)
     out.input.append(em.tensor_type(graph.input.name, graph.input.type.dims))
-    out.output.append(em.tensor_type(output, graph[graph.output].type.dims))
+    out.output.append(em.tensor_type(output, graph.output.type.dims))
     out.value_info.extend(vi for vi in em.value_info if vi.name != output)
     return model
 
@@ -103,7 +101,7 @@ def build_model(graph: Graph, weights: Mapping[str, np.ndarray], *, opset: int =
 def _name_output(em: Emitter, graph: Graph, tensor: str) -> str:
     """Call the graph's result ``output`` (a stable name for runtimes), unless a node owns that name."""
     if tensor == graph.input.name:  # a network of identities: its output needs a node of its own
-        return em.raw("Identity", [tensor], graph.output, OUTPUT)
+        return em.raw("Identity", [tensor], graph.output.name, OUTPUT)
     if OUTPUT in graph.nodes:
         return tensor
     for node in em.nodes:

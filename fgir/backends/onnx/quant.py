@@ -47,11 +47,11 @@ import numpy as np
 from onnx import TensorProto
 
 from fgir.ir.graph import Node
+from fgir.quant.scheme import FLOAT_BITS, activation_bits
 
 if TYPE_CHECKING:
-    from fgir.backends.onnx_ops import Emitter
+    from fgir.backends.onnx.emitter import Emitter
 
-FLOAT_BITS = 32     # the bit width that means "not quantized" (apply_quant's convention)
 INT4_OPSET = 21     # the first opset whose QuantizeLinear/DequantizeLinear take INT4/UINT4
 
 
@@ -71,14 +71,6 @@ def container(bits: int, *, signed: bool, opset: int) -> Container:
     if bits == 4 and opset >= INT4_OPSET:
         return Container(TensorProto.INT4 if signed else TensorProto.UINT4, dtype, False)
     return Container(TensorProto.INT8 if signed else TensorProto.UINT8, dtype, bits != 8)
-
-
-def weight_bits(node: Node) -> int:
-    return node.meta.get("w_bits", FLOAT_BITS)
-
-
-def activation_bits(node: Node) -> int:
-    return node.meta.get("a_bits", FLOAT_BITS)
 
 
 def bias_apart(node: Node) -> bool:

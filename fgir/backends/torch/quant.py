@@ -21,7 +21,8 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
-FLOAT_BITS = 32
+from fgir.quant.scheme import FLOAT_BITS
+
 ALPHA_INIT = 8.0
 
 
@@ -117,10 +118,10 @@ def digits_batches(input_dims: Sequence[int], count: int,
     >>> [tuple(b.shape) for b in digits_batches((3, 32, 32), 2, batch_size=4)]
     [(4, 3, 32, 32), (4, 3, 32, 32)]
     """
-    from fgir.search.evaluators.train import _digits    # one loader for both uses (lazy: sklearn)
+    from fgir.data.digits import digits_tensors    # lazy: scikit-learn
 
     channels, height, width = input_dims
-    images = _digits(channels, height, width, None)[0]
+    images = digits_tensors(channels, height, width, None)[0]
     available = len(images) // batch_size
     if not 1 <= count <= available:
         raise ValueError(f"asked for {count} batches; the digits data holds {available} batches of "

@@ -66,7 +66,7 @@ def calibrated(graph: Graph, weights: Mapping[str, np.ndarray], batches: Batches
     """``weights`` with each quantized conv's clip range (``act_alpha``) set from ``batches``.
 
     The weights are loaded into a fresh module of ``graph`` (so a module the
-    caller passed is never changed) and :func:`fgir.backends.torch_quant.calibrate`
+    caller passed is never changed) and :func:`fgir.backends.torch.quant.calibrate`
     runs it on the batches; the ONNX emitter then reads the clip ranges as it
     reads every other weight.  A network that quantizes no activation is
     returned unchanged.  A missing, extra or misshapen tensor is the same
@@ -81,9 +81,9 @@ def calibrated(graph: Graph, weights: Mapping[str, np.ndarray], batches: Batches
     """
     import torch
 
-    from fgir.backends.onnx_weights import check_weights
+    from fgir.backends.onnx.weights import check_weights
     from fgir.backends.torch import build_module
-    from fgir.backends.torch_quant import calibrate
+    from fgir.backends.torch.quant import calibrate
 
     module = build_module(graph)
     state = check_weights(graph, weights, source)

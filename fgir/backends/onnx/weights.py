@@ -19,9 +19,10 @@ from typing import Mapping
 
 import numpy as np
 
-from fgir.backends.onnx_quant import FLOAT_BITS, activation_bits
 from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.ir.graph import Graph, Node
+from fgir.ir.ops import OPS
+from fgir.quant.scheme import quant_tensors
 
 # torch counts BatchNorm updates in a buffer that inference never reads: accepted, never required
 OPTIONAL_SUFFIXES = (".num_batches_tracked",)
@@ -36,27 +37,9 @@ class Expected:
 
 
 def _node_weights(node: Node) -> dict[str, tuple[int, ...]]:
-    a = node.attrs
-    if node.op == "conv2d":
-        kh, kw = a["kernel_size"]
-        shapes = {"weight": (a["out_channels"], a["in_channels"] // a["groups"], kh, kw)}
-        if a["bias"]:
-            shapes["bias"] = (a["out_channels"],)
-        if activation_bits(node) < FLOAT_BITS:
-            shapes["act_alpha"] = ()     # the learned clip range of the quantized input
-        return shapes
-    if node.op == "linear":
-        shapes = {"weight": (a["out_features"], a["in_features"])}
-        if a["bias"]:
-            shapes["bias"] = (a["out_features"],)
-        return shapes
-    if node.op == "batch_norm":
-        c = (a["num_features"],)
-        shapes = {"running_mean": c, "running_var": c}
-        if a["affine"]:
-            shapes.update(weight=c, bias=c)
-        return shapes
-    return {}
+    """The tensors a node reads: its schema's, and a quantized input's clip range."""
+    shapes = {w.name: w.shape for w in OPS[node.op].weights(node.attrs)}
+    return {**shapes, **quant_tensors(node)}
 
 
 def expected_weights(graph: Graph) -> dict[str, Expected]:
@@ -110,12 +93,11 @@ def fold_pairs(graph: Graph) -> dict[str, Node]:
 
     A conv read by anything else must keep its un-normalised output, so it is left alone.
     """
-    users = graph.users()
     pairs: dict[str, Node] = {}
     for node in graph:
-        if node.op == "batch_norm":
-            src = graph[node.inputs[0]]
-            if src.op == "conv2d" and users[src.name] == [node.name] and src.name != graph.output:
+        if OPS[node.op].kind == "norm":
+            src = node.inputs[0]
+            if OPS[src.op].kind == "conv" and src.users == [node] and src is not graph.output:
                 pairs[src.name] = node
     return pairs
 

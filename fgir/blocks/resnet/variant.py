@@ -12,13 +12,13 @@ from typing import Literal
 
 from fgir.blocks.argtypes import REQUIRED, BinaryCode, BlockSpec, Width
 from fgir.blocks.heads import LinearClassificationHead
-from fgir.blocks.module import Block, Repeat
+from fgir.blocks.module import Repeat
 from fgir.blocks.registry import register_block
-from fgir.blocks.resnet import InitialBlock, SmallInputInitialBlock, block_expansion
+from fgir.blocks.resnet.blocks import InitialBlock, ResNetFamilyBlock, SmallInputInitialBlock, block_expansion
 
 
 @register_block
-class VariantLayer(Block):
+class VariantLayer(ResNetFamilyBlock):
     """Blocks whose widths double where ``doublechannel`` is 1 and stride 2 where ``downsample`` is 1."""
 
     def constructor(self, in_plane: Width = REQUIRED, out_plane: Width = REQUIRED,
@@ -52,7 +52,7 @@ VARIANT_BLOCKS = {18: "BasicBlock", 34: "BasicBlock", 50: "BottleneckBlock", 101
 
 
 @register_block
-class ResNetVariant(Block):
+class ResNetVariant(ResNetFamilyBlock):
     """Stem, VariantLayer, head: a ResNet whose downsampling and widening positions are codes."""
 
     def constructor(self, base_depth: Literal[18, 34, 50, 101] = REQUIRED,

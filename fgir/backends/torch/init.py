@@ -1,0 +1,55 @@
+"""Fresh weights as a network's family initialises them (the IR's ``init_schemes``, by family).
+
+``lower_blocks`` records which family each block follows and each family's
+scheme: ``"<op kind>.<weight>"`` → ``[method, params]`` (``fgir.blocks.family.Init``).
+A node takes the scheme of its innermost block that has a family, else the
+network's; a tensor its scheme does not name keeps torch's default.
+
+Example:
+    >>> import torch
+    >>> w = torch.empty(8, 4, 3, 3)
+    >>> METHODS["ones"](w, {}).sum().item()
+    288.0
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from fgir.ir.graph import Graph
+from fgir.ir.ops import OPS
+
+METHODS: dict[str, Callable[[torch.Tensor, dict[str, Any]], torch.Tensor]] = {
+    "kaiming_normal": lambda t, p: nn.init.kaiming_normal_(t, mode=p.get("mode", "fan_in"),
+                                                           nonlinearity=p.get("nonlinearity", "leaky_relu")),
+    "normal": lambda t, p: nn.init.normal_(t, p.get("mean", 0.0), p["std"]),
+    "uniform_fan_out": lambda t, p: nn.init.uniform_(t, -1.0 / math.sqrt(t.shape[0]), 1.0 / math.sqrt(t.shape[0])),
+    "ones": lambda t, p: nn.init.ones_(t),
+    "zeros": lambda t, p: nn.init.zeros_(t),
+}
+
+
+@torch.no_grad()
+def initialise(root: nn.Module, graph: Graph) -> None:
+    """Apply each node's family scheme to the module at its scope path, in graph order."""
+    schemes: dict[str, dict[str, list]] = graph.meta.get("init_schemes", {})
+    if not schemes:
+        return
+    enclosing = graph.blocks_of()
+    network = graph.meta.get("family")
+    for node in graph:
+        family = next((b.family for b in enclosing.get(node.name, []) if b.family), network)
+        scheme = schemes.get(family or "")
+        if not scheme:
+            continue
+        schema = OPS[node.op]
+        for weight in schema.weights(node.attrs):
+            rule = scheme.get(f"{schema.kind}.{weight.name}")
+            if rule is not None:
+                method, params = rule
+                METHODS[method](root.get_submodule(node.name).get_parameter(weight.name)
+                                if not weight.buffer else root.get_buffer(f"{node.name}.{weight.name}"), params)

@@ -1,0 +1,76 @@
+"""How each primitive IR op becomes torch: one lowering rule per op schema.
+
+A :class:`ModuleRule` builds an ``nn.Module`` that sits at the node's scope path
+(so ``state_dict`` keys are the scope names); a :class:`FunctionRule` calls a
+function in the generated ``forward``.  Parameter tensors are the schema's
+(``fgir.ir.ops``), with the same names and shapes.
+
+Example:
+    >>> from fgir.ir.graph import Node
+    >>> RULES["relu"].build(Node("act", "relu"))
+    ReLU()
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from fgir.backends.torch.quant import QuantConv2d
+from fgir.ir.graph import Node
+from fgir.quant.scheme import FLOAT_BITS, activation_bits, weight_bits
+
+
+@dataclass(frozen=True)
+class ModuleRule:
+    build: Callable[[Node], nn.Module]
+
+
+@dataclass(frozen=True)
+class FunctionRule:
+    fn: Callable[..., Any]
+    extra: Callable[[Node], tuple] = lambda node: ()   # arguments after the inputs
+
+
+@dataclass(frozen=True)
+class InputRule:
+    """The graph input: the ``forward``'s one argument."""
+
+
+def _pair(value: list[int]) -> tuple[int, int]:
+    return tuple(value)  # type: ignore[return-value]
+
+
+def _conv(node: Node) -> nn.Module:
+    a = node.attrs
+    args = (a["in_channels"], a["out_channels"], _pair(a["kernel_size"]), _pair(a["stride"]),
+            _pair(a["padding"]), _pair(a["dilation"]), a["groups"], a["bias"])
+    if weight_bits(node) < FLOAT_BITS or activation_bits(node) < FLOAT_BITS:   # annotated by apply_quant
+        return QuantConv2d(*args, w_bits=weight_bits(node), a_bits=activation_bits(node))
+    return nn.Conv2d(*args)
+
+
+def _pool(cls: type[nn.Module], **extra: Any) -> ModuleRule:
+    return ModuleRule(lambda n: cls(_pair(n.attrs["kernel_size"]), _pair(n.attrs["stride"]),
+                                    _pair(n.attrs["padding"]), **extra))
+
+
+RULES: dict[str, ModuleRule | FunctionRule | InputRule] = {
+    "input": InputRule(),
+    "conv2d": ModuleRule(_conv),
+    "batch_norm": ModuleRule(lambda n: nn.BatchNorm2d(n.attrs["num_features"], n.attrs["eps"],
+                                                      n.attrs["momentum"], n.attrs["affine"])),
+    "relu": ModuleRule(lambda n: nn.ReLU()),
+    "max_pool2d": _pool(nn.MaxPool2d),
+    "avg_pool2d": _pool(nn.AvgPool2d),
+    "adaptive_avg_pool2d": ModuleRule(lambda n: nn.AdaptiveAvgPool2d(_pair(n.attrs["output_size"]))),
+    "flatten": FunctionRule(torch.flatten, lambda n: (1,)),
+    "linear": ModuleRule(lambda n: nn.Linear(n.attrs["in_features"], n.attrs["out_features"], n.attrs["bias"])),
+    "dropout": ModuleRule(lambda n: nn.Dropout(n.attrs["p"])),
+    "identity": ModuleRule(lambda n: nn.Identity()),
+    "add": FunctionRule(operator.add),
+}

@@ -1,0 +1,230 @@
+"""What an op schema holds: the one definition of a primitive op that every pass and backend reads.
+
+An :class:`OpSchema` says everything fgir knows about an op, independent of
+any backend: its typed attributes and their defaults, its arity, how it types
+its output and what it checks about its inputs, its parameter tensors (shapes,
+and which axis follows the input or the output channels: what pruning
+slices), its MACs, its *channel rule* (how it relates its inputs' channels to
+its output's, which is what channel groups are made of), whether it can be
+quantized, and its one-line label in pictures.  Backends key their lowering
+rules by the schema's name; ``tests/test_op_schema.py`` fails when an op lacks
+one.
+
+Example:
+    >>> from fgir.ir.ops import OPS
+    >>> conv = OPS["conv2d"].complete({"in_channels": 3, "out_channels": 8, "kernel_size": [3, 3]})
+    >>> conv["stride"], conv["groups"], OPS["conv2d"].params(conv)
+    ([1, 1], 1, 224)
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from fgir.ir.types import TensorType
+
+Attrs = dict[str, Any]
+Problem = tuple[str, str]   # (attribute the problem is about, message)
+
+
+class ChannelRule(enum.Enum):
+    """How an op relates the channels of its inputs to those of its output."""
+
+    SOURCE = "source"         # the network input: its channels are the data's, never pruned
+    PRODUCE = "produce"       # writes new channels from all of its input's (conv, linear)
+    PASS = "pass"             # its output has its input's channels, unchanged (BN, activations, pooling)
+    TIE = "tie"               # its inputs and output share one set of channels (add, mul)
+    DEPTHWISE = "depthwise"   # output channel i is computed from input channel i alone
+    GROUPED = "grouped"       # a grouped convolution: channels tied in whole conv groups
+    CONCAT = "concat"         # its output is its inputs' channels, one after another
+
+
+class Identity(enum.Enum):
+    """The value a parameter takes when its op must compute the identity (pruning's selections)."""
+
+    ONE_HOT = "one_hot"               # a conv weight: 1 where output and input are the same channel
+    ONES = "ones"
+    ZEROS = "zeros"
+    ONES_MINUS_EPS = "ones_minus_eps"  # BN's running variance: var + eps = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Weight:
+    """One parameter or buffer tensor of an op, named as in a torch ``state_dict`` (``weight``, ``bias``)."""
+
+    name: str
+    shape: tuple[int, ...]
+    out_axis: int | None = None   # the axis indexed by the op's output channels
+    in_axis: int | None = None    # the axis indexed by the op's input channels
+    buffer: bool = False          # running statistics: state, not trained, not counted as parameters
+    identity: Identity = Identity.ZEROS
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+
+# -- typed attributes ------------------------------------------------------------------
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_pair(v: Any, low: int) -> bool:
+    return isinstance(v, list) and len(v) == 2 and all(_is_int(x) and x >= low for x in v)
+
+
+ATTR_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "int": ("an integer", _is_int),
+    "positive": ("a positive integer", lambda v: _is_int(v) and v >= 1),
+    "width": ("a positive integer, or null until shapes are inferred",
+              lambda v: v is None or (_is_int(v) and v >= 1)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "float": ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    "probability": ("a number from 0 to 1",
+                    lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1),
+    "pair": ("[height, width] of integers ≥ 0", lambda v: _is_pair(v, 0)),
+    "positive_pair": ("[height, width] of integers ≥ 1", lambda v: _is_pair(v, 1)),
+}
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """A typed attribute; ``kind`` is a key of :data:`ATTR_KINDS`."""
+
+    name: str
+    kind: str
+    default: Any = REQUIRED
+
+    def problem(self, value: Any) -> str | None:
+        description, valid = ATTR_KINDS[self.kind]
+        return None if valid(value) else f"attribute '{self.name}' must be {description}, not {value!r}"
+
+
+# -- rules shared by many ops ----------------------------------------------------------------
+def same_type(attrs: Attrs, ins: list[TensorType]) -> TensorType:
+    return ins[0]
+
+
+def no_problems(attrs: Attrs, ins: list[TensorType]) -> list[Problem]:
+    return []
+
+
+def no_macs(attrs: Attrs, ins: list[TensorType], out: TensorType) -> int:
+    return 0
+
+
+def no_weights(attrs: Attrs) -> list[Weight]:
+    return []
+
+
+def keep_widths(attrs: Attrs, in_channels: int | None, out_channels: int | None) -> Attrs:
+    return attrs
+
+
+@dataclass(frozen=True)
+class OpSchema:
+    """The definition of one primitive op; see the module docstring."""
+
+    name: str
+    kind: str              # conv, norm, activation, pool, linear, join, reshape, regularizer, input
+    label: Callable[[Attrs], str]
+    attrs: tuple[Attr, ...] = ()
+    arity: int | None = 1  # None: variadic (one input or more)
+    infer: Callable[[Attrs, list[TensorType]], TensorType] = same_type
+    check: Callable[[Attrs, list[TensorType]], list[Problem]] = no_problems
+    macs: Callable[[Attrs, list[TensorType], TensorType], int] = no_macs
+    weights: Callable[[Attrs], list[Weight]] = no_weights
+    channels: ChannelRule | Callable[[Attrs], ChannelRule] = ChannelRule.PASS
+    # the attributes at other widths (pruning): in and out channels, None leaving a side as it is
+    with_widths: Callable[[Attrs, int | None, int | None], Attrs] = keep_widths
+    inferred_width: str | None = None   # the attribute read off the input's channels when left out
+    spatial: bool = False               # needs a CxHxW input
+    quantizable: bool = False           # has integer kernels: a Quant process may quantize it
+    # the torch.nn-style layer specs write for it, where that layer is the op itself (``ReLU``)
+    layer: str | None = None
+    attr_names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attr_names", frozenset(a.name for a in self.attrs))
+
+    def channel_rule(self, attrs: Attrs) -> ChannelRule:
+        return self.channels(attrs) if callable(self.channels) else self.channels
+
+    def params(self, attrs: Attrs) -> int:
+        """Trainable parameters: every weight tensor that is not a buffer."""
+        return sum(w.numel for w in self.weights(attrs) if not w.buffer)
+
+    def complete(self, attrs: Attrs | None) -> Attrs:
+        """``attrs`` with every default filled in; ValueError for an unknown or missing attribute."""
+        given = dict(attrs or {})
+        unknown = sorted(set(given) - self.attr_names)
+        if unknown:
+            raise ValueError(f"op '{self.name}' has no attribute {', '.join(map(repr, unknown))}")
+        out: Attrs = {}
+        for attr in self.attrs:
+            if attr.name in given:
+                out[attr.name] = given[attr.name]
+            elif attr.default is REQUIRED:
+                raise ValueError(f"op '{self.name}' needs attribute '{attr.name}'")
+            else:
+                out[attr.name] = list(attr.default) if isinstance(attr.default, list) else attr.default
+        return out
+
+    def attr_problems(self, attrs: Attrs) -> list[str]:
+        """What is wrong with ``attrs`` for this op (an unknown, missing or ill-typed attribute)."""
+        problems = [f"unknown attribute '{k}'" for k in attrs if k not in self.attr_names]
+        for attr in self.attrs:
+            if attr.name not in attrs:
+                problems.append(f"attribute '{attr.name}' is missing")
+            else:
+                problem = attr.problem(attrs[attr.name])
+                if problem:
+                    problems.append(problem)
+        return problems
+
+
+# -- helpers for spatial ops and labels ---------------------------------------------------------
+def window(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """Output length of a sliding window (torch's and ONNX's formula, floor mode)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def spatial_out(attrs: Attrs, t: TensorType, channels: int) -> TensorType:
+    kh, kw = attrs["kernel_size"]
+    sh, sw = attrs["stride"]
+    ph, pw = attrs["padding"]
+    dh, dw = attrs.get("dilation", [1, 1])
+    return TensorType(channels, window(t.height, kh, sh, ph, dh), window(t.width, kw, sw, pw, dw))
+
+
+def needs_spatial(attrs: Attrs, ins: list[TensorType]) -> list[Problem]:
+    if ins[0].is_flat:
+        return [("", f"needs a CxHxW input but gets a flattened {ins[0]}")]
+    return []
+
+
+def pair_text(value: Any) -> str:
+    """``3x3`` for ``[3, 3]`` (or ``3``), ``?`` for a value not yet known."""
+    if isinstance(value, (list, tuple)):
+        if len(value) == 2 and value[0] == value[1]:
+            return f"{value[0]}x{value[0]}"
+        return "x".join(str(v) for v in value)
+    return "?" if value is None else f"{value}x{value}"
+
+
+def stride_text(value: Any) -> str:
+    """`` /2`` for a stride of 2, nothing for 1."""
+    if isinstance(value, (list, tuple)):
+        if all(v == 1 for v in value):
+            return ""
+        return f" /{value[0]}" if len(set(value)) == 1 else " /" + "x".join(map(str, value))
+    return "" if value in (1, None) else f" /{value}"
+
+
+def width_text(value: Any) -> str:
+    return "?" if value is None else str(value)

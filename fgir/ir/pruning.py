@@ -1,0 +1,97 @@
+"""What pruning decides, as data: masks of kept channels, and the plan ``apply_prune`` carries out.
+
+A :class:`PrunePlan` says which dense channels each producing op (conv,
+linear) and each tie (``add``) keeps.  Plans come from ``masks: {group: [...]}``
+(one mask per channel group, the same for every op in it) or from a family's
+row layout (the ResNet guide's ``chn_node_mask``/``chn_mask``,
+:class:`RowPlanner`), which may give a tie other channels than one of its
+inputs keeps: the plan's ``reconcile`` then mends that input (for ResNets, a
+selection projection on an identity shortcut).
+
+After ``apply_prune`` every pruned node carries, in ``meta``, the dense channels
+it keeps on each side (:data:`KEEP_OUT`, :data:`KEEP_IN`) with the dense widths
+(:data:`DENSE_OUT`, :data:`DENSE_IN`); a node pruning added, whose weights are
+not in the dense checkpoint, is marked :data:`SELECTION`.
+
+Example:
+    >>> from fgir.diagnostics import Loc, Origin
+    >>> Mask.from_bits([1, 0, 1], Origin(Loc("s.yaml", 3, 9), "prune.masks.conv1"), "mask 'conv1'").keep
+    [0, 2]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+from fgir.diagnostics import Origin
+
+if TYPE_CHECKING:
+    from fgir.ir.channel_groups import ChannelGroups
+    from fgir.ir.graph import Graph, Node
+    from fgir.ir.records import ProcessRecord
+
+KEEP_OUT, DENSE_OUT, KEEP_IN, DENSE_IN = "keep_out", "dense_out", "keep_in", "dense_in"
+SELECTION = "selection"
+
+Report = Callable[..., None]   # report(origin, message, hint=None): a problem in the user's spec
+
+
+@dataclass(frozen=True)
+class Mask:
+    """One mask: the dense channels it keeps, the dense width, and where it was written."""
+
+    keep: list[int]
+    dense: int
+    origin: Origin
+    what: str
+
+    @classmethod
+    def from_bits(cls, bits: list[int], origin: Origin, what: str) -> "Mask":
+        return cls([i for i, bit in enumerate(bits) if bit], len(bits), origin, what)
+
+
+Reconcile = Callable[["Graph", "Node", "Node", list[int], int, "Mask"], "Node"]
+"""reconcile(graph, tie, source, source_keep, source_dense, mask) → the node the tie reads instead."""
+
+
+@dataclass
+class PrunePlan:
+    """Kept channels by node: each producing op's and each tie's output."""
+
+    out_masks: dict[str, Mask] = field(default_factory=dict)
+    reconcile: Reconcile | None = None
+    finish: Callable[["Graph"], None] | None = None   # bookkeeping once the plan is applied
+
+
+class RowPlanner(Protocol):
+    """A family's reader of row-layout masks (``chn_node_mask``/``chn_mask``)."""
+
+    def __call__(self, graph: "Graph", groups: "ChannelGroups", process: "ProcessRecord",
+                 report: Report) -> PrunePlan | None: ...
+
+
+def dense_attrs(node: "Node") -> dict[str, Any] | None:
+    """The node's attributes at its dense widths (after ``apply_prune`` and ``infer_shapes``), or None
+    where the dense network has no such node (a projection pruning added in place of an identity)."""
+    from fgir.ir.ops import OPS
+
+    meta = node.meta
+    if meta.get(SELECTION):
+        return None
+    if DENSE_IN not in meta and DENSE_OUT not in meta:
+        return node.attrs
+    schema = OPS[node.op]
+    attrs = schema.with_widths(node.attrs, meta.get(DENSE_IN), meta.get(DENSE_OUT))
+    width = schema.inferred_width
+    if width and attrs.get(width) is None:   # a flattened input: each channel spans several features
+        positions = node.attrs[width] // len(meta[KEEP_IN])
+        attrs = {**attrs, width: meta[DENSE_IN] * positions}
+    return attrs
+
+
+def kept_positions(node: "Node", side_keep: list[int], width: int) -> list[int]:
+    """Indices along an input axis of ``width`` entries for kept channels ``side_keep`` (a flattened input
+    gives each channel ``width // len(side_keep)`` consecutive entries)."""
+    per_channel = width // len(side_keep)
+    return [c * per_channel + k for c in side_keep for k in range(per_channel)]

@@ -1,0 +1,94 @@
+"""The IR's invariants, checked (``Graph.verify``): what every pass may rely on and must leave true.
+
+* every input of a node is a node of the same graph defined before it (topological order);
+* users are exactly the nodes that read a node, and names are unique;
+* the output is a node of the graph; there is one ``input`` node;
+* every primitive op has a schema, its arity, and attributes valid for it;
+* once ``shapes`` holds, every node has a type; once ``lowered`` holds, no block is left and the
+  block table names only nodes of the graph.
+
+A broken invariant is a bug in a pass, never in the user's spec: :class:`IRError`.
+
+Example:
+    >>> from fgir.ir.graph import Graph
+    >>> g = Graph(); x = g.add_input(); g.set_output(g.add("act", "relu", [x]))
+    >>> g.verify()
+    >>> g["act"].attrs["bogus"] = 1
+    >>> g.verify()
+    Traceback (most recent call last):
+    ...
+    fgir.ir.verify.IRError: node 'act' (relu): unknown attribute 'bogus'
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fgir.ir.ops import OPS
+
+if TYPE_CHECKING:
+    from fgir.ir.graph import Graph
+
+
+class IRError(Exception):
+    """The IR breaks one of its invariants (a bug in whatever built or changed it)."""
+
+
+def verify_graph(graph: "Graph") -> None:
+    problems = list(_problems(graph))
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise IRError(problems[0] + more)
+
+
+def _problems(graph: "Graph"):
+    seen: set[str] = set()
+    inputs = 0
+    for name, node in graph.nodes.items():
+        where = f"node '{name}' ({node.op})"
+        if node.name != name or node.graph is not graph:
+            yield f"{where}: not registered under its own name in this graph"
+        for src in node.inputs:
+            if src.graph is not graph:
+                yield f"{where}: reads '{src.name}', which is not a node of this graph"
+            elif src.name not in seen:
+                yield f"{where}: reads '{src.name}', which comes after it"
+            if node not in src._users:
+                yield f"{where}: missing from the users of '{src.name}'"
+        for user in node._users:
+            if node not in user.inputs:
+                yield f"{where}: lists '{user.name}' as a user, which does not read it"
+        inputs += node.op == "input"
+        yield from _op_problems(graph, node, where)
+        seen.add(name)
+    if graph.output is None or graph.output.graph is not graph:
+        yield "the graph has no output node of its own"
+    if inputs != 1:
+        yield f"the graph has {inputs} input nodes, not 1"
+    if graph.is_lowered:
+        for info in graph.blocks:
+            for name in [info.input, info.output, *info.nodes]:
+                if name not in graph.nodes:
+                    yield f"block '{info.scope}' names '{name}', which is not a node of the graph"
+
+
+def _op_problems(graph: "Graph", node, where: str):
+    if node.is_block:
+        if graph.is_lowered:
+            yield f"{where}: a block is left in a lowered graph"
+        return
+    schema = OPS.get(node.op)
+    if schema is None:
+        yield f"{where}: no op schema is named '{node.op}'"
+        return
+    if schema.arity is not None and len(node.inputs) != schema.arity:
+        yield f"{where}: has {len(node.inputs)} inputs, but the op takes {schema.arity}"
+    elif schema.arity is None and not node.inputs:
+        yield f"{where}: has no inputs"
+    for problem in schema.attr_problems(node.attrs):
+        yield f"{where}: {problem}"
+    if "shapes" in graph.properties:
+        if node.type is None:
+            yield f"{where}: has no type, though shapes were inferred"
+        if schema.inferred_width and node.attrs.get(schema.inferred_width) is None:
+            yield f"{where}: '{schema.inferred_width}' is still unknown, though shapes were inferred"
