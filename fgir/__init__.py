@@ -3,7 +3,7 @@
     >>> import fgir
     >>> graph = fgir.compile("examples/resnet20_cifar.yaml")   # spec → checked IR
     >>> graph.meta["params"], graph.meta["macs"]
-    (272474, 41214656)
+    (272474, 40813184)
     >>> model = fgir.to_torch(graph)                            # IR → torch.nn.Module
 """
 
@@ -12,8 +12,7 @@ from fgir.blocks import Block, Repeat, register_block
 from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.ir.graph import Graph, Node
 from fgir.ir.types import TensorType
-
-__version__ = "0.1.0"
+from fgir.version import __version__
 
 __all__ = ["Block", "Diagnostic", "FgirError", "Graph", "Loc", "Node", "Repeat", "TensorType",
            "__version__", "compile", "load", "load_model", "loads", "register_block", "save_model",

@@ -17,6 +17,40 @@ from fgir.spec.yaml_loader import load_yaml_file, load_yaml_text
 SpecSource = str | Path | Graph
 
 
+def parse_input(text: str) -> TensorType:
+    """An input size written ``CxHxW`` (``3x32x32``); ValueError saying what is expected otherwise.
+
+    >>> str(parse_input("3x64x64"))
+    '3x64x64'
+    """
+    return TensorType.parse(text)
+
+
+def check_opset(opset: int) -> int:
+    """``opset`` if fgir can emit it, else ValueError saying which it can (needs the onnx package)."""
+    from fgir.backends.onnx import check_opset as check
+
+    return check(opset)
+
+
+def calibration_batches(graph: Graph, count: int) -> list:
+    """``count`` batches of 32 images of scikit-learn's bundled digits, shaped for ``graph``'s input.
+
+    What ``fgir compile --calibrate N`` calibrates on (fgir downloads nothing).
+    ImportError without scikit-learn; ValueError for more batches than the data holds.
+    """
+    from fgir.backends.torch.quant import digits_batches
+
+    return digits_batches(graph.meta["input"], count)
+
+
+def quantizes_activations(graph: Graph) -> bool:
+    """Whether a compiled graph quantizes any layer's input (so calibration has something to set)."""
+    from fgir.quant.scheme import FLOAT_BITS, activation_bits
+
+    return any(activation_bits(node) < FLOAT_BITS for node in graph)
+
+
 def loads(text: str, file: str = "<string>") -> Graph:
     """Parse spec text into the IR of blocks (not yet expanded or checked).
 
@@ -51,12 +85,13 @@ def _build(root: Any, text: str, file: str) -> Graph:
 
 def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
             input: str | TensorType | None = None, dump_after: Iterable[str] | str | None = None,
-            dump_to: Any = None) -> Graph:
+            dump_to: Any = None, verify: bool | None = None) -> Graph:
     """Load (if needed) and run the pass pipeline: a lowered, checked, costed graph.
 
     A :class:`Graph` given is not changed: the passes run on a copy, which is returned.
     ``passes`` replaces the default pipeline; ``input`` (``"3x32x32"``) overrides
-    the input size the network's stem implies.  Raises :class:`FgirError` with
+    the input size the network's stem implies; ``verify`` checks the IR's invariants
+    after every pass (default: when ``FGIR_VERIFY=1`` is set).  Raises :class:`FgirError` with
     every problem found, naming the pass that found them.
 
     >>> compile("examples/resnet20_cifar.yaml").meta["params"]
@@ -67,7 +102,7 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
     graph = spec.copy() if isinstance(spec, Graph) else load(spec)   # the caller's graph stays as it is
     pipeline = list(passes) if passes is not None else default_passes()
     ctx = PassContext({"input": input} if input is not None else {})
-    PassManager(pipeline, dump_after=dump_after, dump_to=dump_to).run(graph, ctx)
+    PassManager(pipeline, dump_after=dump_after, dump_to=dump_to, verify=verify).run(graph, ctx)
     graph.meta.setdefault("warnings", []).extend(
         str(d) for d in ctx.diagnostics.items if d.severity == "warning")
     return graph
@@ -102,16 +137,17 @@ def to_torch(graph: SpecSource, *, seed: int | None = None, max_params: int = DE
 
 
 def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any = None,
-            seed: int | None = None, opset: int = 21, keep_bn: bool = False,
+            seed: int | None = None, opset: int | None = None, keep_bn: bool = False,
             calibrate: Iterable[Any] | None = None) -> "onnx.ModelProto":
     """Lower a graph (compiling it first if needed) to an ONNX model for inference; write it to ``path``.
 
     ``weights``: ``None`` for fresh weights (those ``to_torch(graph, seed=seed)``
     initialises), an fgir checkpoint path (``fgir compile -o model.pt``), a torch
-    module or ``state_dict``, or a dict of numpy arrays.  BatchNorm is folded into
+    module or ``state_dict``, or a dict of numpy arrays.  ``opset``: 17 to the newest
+    the installed onnx knows (default 21).  BatchNorm is folded into
     convolutions unless ``keep_bn``.  ``calibrate``: batches (tensors or arrays,
     N x C x H x W) that set every quantized activation's clip range before
-    export (:func:`fgir.backends.torch_quant.calibrate`, on a copy: a module
+    export (:func:`fgir.backends.torch.quant.calibrate`, on a copy: a module
     passed as ``weights`` is not changed); without it the weights' own
     ``act_alpha`` (learned by QAT, or the initial value) is used.  The file is
     written atomically; the ``onnx.ModelProto`` is returned either way.
@@ -120,10 +156,10 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
     >>> model = to_onnx("examples/quant_resnet20.yaml", weights="q.pt",
     ...                 calibrate=[torch.rand(32, 3, 32, 32)])                  # doctest: +SKIP
     """
-    from fgir.backends.onnx import build_model, check_opset, save_atomic
+    from fgir.backends.onnx import DEFAULT_OPSET, build_model, check_opset, save_atomic
     from fgir.backends.onnx.source import calibrated, resolve_weights
 
-    check_opset(opset)
+    opset = check_opset(DEFAULT_OPSET if opset is None else opset)
     if not isinstance(graph, Graph) or not graph.is_lowered:
         graph = compile(graph)
     if weights is None:

@@ -20,6 +20,32 @@ NETWORK_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.yaml")
                           if p.name != "user_block.yaml" and p.name not in GUIDE_ERRORS)
 
 
+@pytest.fixture(scope="session")
+def installed_copy(tmp_path_factory) -> Path:
+    """fgir installed the way users get it (not editable) from a clean copy of the sources: passes/ is
+    fgir.passes there.  Returns the site folder; run it with :func:`installed_env`."""
+    import shutil
+
+    base = tmp_path_factory.mktemp("installed")
+    source = base / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis"))
+    target = base / "site"
+    build = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                            "--no-index", "--target", str(target), str(source)],
+                           capture_output=True, text=True, cwd=base, timeout=300)
+    assert build.returncode == 0, build.stderr
+    return target
+
+
+def installed_env(site: Path) -> dict[str, str]:
+    """The environment for ``python -S`` (no .pth files: the checkout's editable finder cannot stand in)
+    that imports fgir from ``site`` and its dependencies from this interpreter's site-packages."""
+    import sysconfig
+
+    return {"PYTHONPATH": f"{site}:{sysconfig.get_paths()['purelib']}", "PATH": "/usr/bin:/bin"}
+
+
 def run_fgir(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the real command line in a fresh interpreter."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}

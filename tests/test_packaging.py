@@ -2,23 +2,15 @@
 
 import subprocess
 import sys
-import sysconfig
 
-from conftest import ROOT
+from conftest import ROOT, installed_env
 
 
-def test_non_editable_install_works(tmp_path):
-    target = tmp_path / "site"
-    build = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                            "--no-build-isolation", "--no-index", "--target", str(target), str(ROOT)],
-                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
-    assert build.returncode == 0, build.stderr
-    # -S: no .pth files, so the development checkout's editable finder cannot stand in
-    env = {"PYTHONPATH": f"{target}:{sysconfig.get_paths()['purelib']}", "PATH": "/usr/bin:/bin"}
+def test_non_editable_install_works(installed_copy, tmp_path):
     code = ("import fgir, fgir.passes; "
             "print(fgir.__file__.startswith(%r), fgir.passes.__file__.startswith(%r)); "
-            "print(fgir.compile(%r).meta['params'])" % (str(target), str(target),
+            "print(fgir.compile(%r).meta['params'])" % (str(installed_copy), str(installed_copy),
                                                         str(ROOT / "examples" / "resnet18.yaml")))
     run = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, env=env, timeout=120)
+                         cwd=tmp_path, env=installed_env(installed_copy), timeout=120)
     assert run.stdout.split() == ["True", "True", "11181642"], run.stderr

@@ -31,14 +31,18 @@ if TYPE_CHECKING:
 
 
 class IRError(Exception):
-    """The IR breaks one of its invariants (a bug in whatever built or changed it)."""
+    """The IR breaks one of its invariants (a bug in whatever built or changed it); ``problems`` lists all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more)
 
 
 def verify_graph(graph: "Graph") -> None:
     problems = list(_problems(graph))
     if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise IRError(problems[0] + more)
+        raise IRError(problems)
 
 
 def _problems(graph: "Graph"):

@@ -5,6 +5,7 @@ Accepted forms (SEMANTICS.md): a file with ``search_space:`` (plus optionally
 alone (``type: FineGrainedSpace`` at the top).
 
 Example:
+    >>> from fgir.spec.yaml_loader import load_yaml_text
     >>> doc = parse_document(load_yaml_text("type: FineGrainedSpace\\nmodules: [m]\\nm: {type: ReLU}\\n"))
     >>> [m.name for m in doc.modules]
     ['m']

@@ -25,7 +25,7 @@ from fgir.viz.model import Group, View, build_view
 
 OUTPUT_ID = "(output)"
 ERROR = "#c01c28"
-FILL = {"conv": "#d6e6f5", "norm": "#fff4cc", "activation": "#dcefd5", "linear": "#fde4cc",
+FILL = {"conv": "#d6e6f5", "norm": "#fff4cc", "activation": "#dcefd5", "dense": "#fde4cc",
         "pool": "#efdcea", "join": "#ffffff", "input": "#ffffff"}   # by the op schema's kind
 OTHER_FILL = "#eeeeee"
 # (kept channels, dense width, which side) as apply_prune records them (fgir.ir.pruning)

@@ -42,7 +42,7 @@ def pass_names() -> list[str]:
 
 
 def run_until(graph: Graph, after: str | None = None, *,
-              input: str | TensorType | None = None) -> Stage:
+              input: str | TensorType | None = None, verify: bool | None = None) -> Stage:
     """Run the default passes on ``graph`` in place, up to and including ``after`` (all if None).
 
     A pass that reports errors stops the run there; the errors come back in
@@ -60,7 +60,7 @@ def run_until(graph: Graph, after: str | None = None, *,
     ctx = PassContext(options)
     stage = Stage(graph, prefix[-1].name if prefix else None)
     try:
-        PassManager(prefix).run(graph, ctx)
+        PassManager(prefix, verify=verify).run(graph, ctx)
     except FgirError as exc:
         stage.failed = exc.pass_name
         stage.after = exc.pass_name or stage.after

@@ -34,6 +34,7 @@ from fgir.backends.onnx.emitter import Emitter
 from fgir.backends.onnx.rules import KEEP_BN, LOWERINGS
 from fgir.backends.onnx.weights import check_weights, fold_pairs
 from fgir.diagnostics import Loc
+from fgir.version import __version__
 from fgir.ir.graph import Graph
 
 DEFAULT_OPSET = 21
@@ -78,7 +79,7 @@ def build_model(graph: Graph, weights: Mapping[str, np.ndarray], *, opset: int =
     folded = {bn.name for bn in folds.values()}
     rules = {**LOWERINGS, **KEEP_BN} if keep_bn else LOWERINGS
     model = ModelProto(ir_version=helper.OP_SET_ID_VERSION_MAP[("ai.onnx", opset)],
-                       producer_name="fgir", producer_version=_fgir_version())
+                       producer_name="fgir", producer_version=__version__)
     model.opset_import.add(domain="", version=opset)
     helper.set_model_props(model, _metadata(graph, keep_bn))
     em = Emitter(graph, check_weights(graph, weights, source), folds, BATCH_DIM, model.graph, opset)
@@ -117,14 +118,9 @@ def _graph_name(graph: Graph) -> str:
     return Path(graph.meta.get("spec", {}).get("file", "")).stem or "fgir"
 
 
-def _fgir_version() -> str:
-    from fgir import __version__   # here: fgir/__init__ imports the API, which imports backends lazily
-    return __version__
-
-
 def _metadata(graph: Graph, keep_bn: bool) -> dict[str, str]:
     spec = graph.meta.get("spec", {})
-    props = {"fgir.version": _fgir_version(),
+    props = {"fgir.version": __version__,
              "fgir.input": "x".join(str(d) for d in graph.meta.get("input", [])),
              "fgir.batch_norm": "kept" if keep_bn else "folded"}
     if spec:

@@ -8,7 +8,7 @@ call.  Fresh weights follow the network family's initialisation (:mod:`.init`).
 Example:
     >>> import fgir
     >>> module = build_module(fgir.compile("examples/resnet20_cifar.yaml"), seed=0)
-    >>> sum(p.numel() for p in module.parameters()), type(module.layer1[0].conv1).__name__
+    >>> sum(p.numel() for p in module.parameters()), type(module.layer1.get_submodule('0').conv1).__name__
     (272474, 'Conv2d')
 """
 

@@ -34,7 +34,7 @@ def _weights(a: Attrs) -> list[Weight]:
 
 
 LINEAR = OpSchema(
-    "linear", "linear", lambda a: f"linear {width_text(a.get('in_features'))}→{width_text(a.get('out_features'))}",
+    "linear", "dense", lambda a: f"linear {width_text(a.get('in_features'))}→{width_text(a.get('out_features'))}",
     attrs=(Attr("in_features", "width", None), Attr("out_features", "positive"), Attr("bias", "bool", True)),
     infer=lambda a, ins: TensorType(a["out_features"]), check=_check,
     macs=lambda a, ins, out: a["in_features"] * a["out_features"], weights=_weights,

@@ -12,9 +12,9 @@ one.
 
 Example:
     >>> from fgir.ir.ops import OPS
-    >>> conv = OPS["conv2d"].complete({"in_channels": 3, "out_channels": 8, "kernel_size": [3, 3]})
-    >>> conv["stride"], conv["groups"], OPS["conv2d"].params(conv)
-    ([1, 1], 1, 224)
+    >>> fc = OPS["linear"].complete({"in_features": 512, "out_features": 10})
+    >>> fc["bias"], OPS["linear"].params(fc)
+    (True, 5130)
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class OpSchema:
     """The definition of one primitive op; see the module docstring."""
 
     name: str
-    kind: str              # conv, norm, activation, pool, linear, join, reshape, regularizer, input
+    kind: str              # conv, norm, activation, pool, dense, join, reshape, regularizer, input
     label: Callable[[Attrs], str]
     attrs: tuple[Attr, ...] = ()
     arity: int | None = 1  # None: variadic (one input or more)

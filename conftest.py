@@ -1,0 +1,17 @@
+"""For the whole suite: the IR is verified after every pass; doctests run from the repository root,
+where their example paths (examples/...) are."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+# every pass manager of the suite (and of the CLI runs it starts) verifies the IR after every pass
+os.environ.setdefault("FGIR_VERIFY", "1")
+
+
+@pytest.fixture(autouse=True)
+def _doctests_run_at_the_root(request, monkeypatch):
+    if isinstance(request.node, pytest.DoctestItem):
+        monkeypatch.chdir(ROOT)

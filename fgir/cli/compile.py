@@ -1,0 +1,100 @@
+"""``fgir compile``: a spec to a model file, its suffix picking the backend (.pt, .onnx)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable
+
+from fgir.cli.common import EXIT_OK, UsageError, add_common, positive_int, print_warnings, refuse_overwriting_spec
+from fgir.limits import DEFAULT_MAX_PARAMS
+
+ONNX_ONLY = {"weights": "--weights", "opset": "--opset", "keep_bn": "--keep-bn", "calibrate": "--calibrate"}
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from fgir.api import compile
+
+    out = Path(args.output)
+    refuse_overwriting_spec(args.output, args.spec)
+    if not out.parent.is_dir():
+        raise UsageError(f"-o {out}: folder {out.parent} does not exist")
+    writer = WRITERS.get(out.suffix.lower())
+    if writer is None:
+        raise UsageError(f"-o {out}: unknown output kind '{out.suffix}'; "
+                         f"use one of {', '.join(sorted(WRITERS))}")
+    graph = compile(args.spec, input=args.input, verify=args.verify or None)
+    print_warnings(graph)
+    writer(graph, out, args)
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def _write_torch(graph, out: Path, args: argparse.Namespace) -> None:
+    from fgir.api import save_model, to_torch
+
+    given = [flag for attr, flag in ONNX_ONLY.items() if getattr(args, attr, None) not in (None, False)]
+    if given:
+        raise UsageError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to .onnx output, "
+                         f"not to {out.suffix}")
+    save_model(to_torch(graph, seed=args.seed, max_params=args.max_params), out)
+
+
+def _write_onnx(graph, out: Path, args: argparse.Namespace) -> None:
+    from fgir.api import check_opset, check_size, to_onnx
+
+    if args.weights is not None and args.seed is not None:
+        raise UsageError("--seed sets fresh weights; it cannot be combined with --weights")
+    try:
+        if args.opset is not None:
+            check_opset(args.opset)
+    except ImportError as exc:
+        raise UsageError(f"-o {out}: ONNX output needs the onnx package ({exc}); "
+                         f"pip install 'fgir[onnx]'") from None
+    except ValueError as exc:
+        raise UsageError(f"--opset {args.opset}: {exc}") from None
+    check_size(graph, args.max_params)
+    batches = _calibration_batches(graph, args.calibrate) if args.calibrate else None
+    to_onnx(graph, out, weights=args.weights, seed=args.seed, opset=args.opset, keep_bn=args.keep_bn,
+            calibrate=batches)
+
+
+def _calibration_batches(graph, count: int) -> list | None:
+    """--calibrate N: N batches of the bundled digits data (fgir downloads nothing; README, Quantization)."""
+    from fgir.api import calibration_batches, quantizes_activations
+
+    if not quantizes_activations(graph):
+        print(f"fgir: warning: --calibrate {count}: the network quantizes no activations; "
+              f"there is nothing to calibrate", file=sys.stderr)
+        return None
+    try:
+        return calibration_batches(graph, count)
+    except ImportError as exc:
+        raise UsageError(f"--calibrate calibrates on scikit-learn's bundled digits data ({exc}); "
+                         f"pip install 'fgir[search]'") from None
+    except ValueError as exc:
+        raise UsageError(f"--calibrate: {exc}") from None
+
+
+# the suffix of -o picks the backend
+WRITERS: dict[str, Callable[..., None]] = {".pt": _write_torch, ".pth": _write_torch, ".onnx": _write_onnx}
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compile", help="compile a spec to a model file (.pt, .onnx)")
+    add_common(p)
+    p.add_argument("-o", "--output", required=True, help="output file; its suffix picks the backend")
+    p.add_argument("--seed", type=int, default=None, help="seed for the initial weights")
+    p.add_argument("--weights", metavar="MODEL.pt", default=None,
+                   help="ONNX: take the weights from this fgir checkpoint instead of fresh ones")
+    p.add_argument("--opset", type=int, default=None, metavar="N",
+                   help="ONNX: the opset to emit (17 to the newest the installed onnx knows; default 21)")
+    p.add_argument("--keep-bn", action="store_true",
+                   help="ONNX: keep BatchNormalization nodes instead of folding them into convolutions")
+    p.add_argument("--calibrate", type=positive_int("a number of batches"), default=None, metavar="N",
+                   help="ONNX: set quantized activations' clip ranges from N batches of 32 images of "
+                        "scikit-learn's bundled digits, resized to the input (default: the weights' own)")
+    p.add_argument("--max-params", type=int, default=DEFAULT_MAX_PARAMS, metavar="N",
+                   help=f"refuse networks of more parameters (default {DEFAULT_MAX_PARAMS:,})")
+    p.set_defaults(func=cmd_compile)

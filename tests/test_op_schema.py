@@ -1,0 +1,86 @@
+"""Every op has every rule: shape, torch, ONNX, prune, label — and both backends compute the same.
+
+A new op added to ``fgir.ir.ops`` without one of its rules fails here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import fgir
+from fgir.backends.onnx.rules import LOWERINGS
+from fgir.backends.torch.rules import RULES
+from fgir.ir.graph import Graph
+from fgir.ir.ops import OPS, ChannelRule
+from fgir.ir.ops.schema import REQUIRED
+from fgir.ir.types import TensorType
+from fgir.testing.weights import randomize_batch_norm
+
+SAMPLE = {"positive": 4, "positive_pair": [2, 2], "pair": [0, 0], "int": 1, "bool": True, "float": 0.5,
+          "probability": 0.5, "width": None}
+INPUT = TensorType(4, 6, 6)
+
+
+def sample_attrs(op: str) -> dict:
+    """The op's required attributes at small sample values; the rest at their defaults."""
+    schema = OPS[op]
+    return schema.complete({a.name: SAMPLE[a.kind] for a in schema.attrs if a.default is REQUIRED})
+
+
+def one_op_graph(op: str) -> Graph:
+    """input → (flatten, for a layer that reads features) → op, compiled for a 4x6x6 input."""
+    schema = OPS[op]
+    g = Graph()
+    x = g.add_input()
+    if schema.kind == "dense":
+        x = g.add("flatten", "flatten", [x])
+    arity = schema.arity if schema.arity is not None else 2
+    g.set_output(g.add("op", op, [x] * arity, sample_attrs(op)))
+    return fgir.compile(g, input=str(INPUT))
+
+
+OPS_BUT_INPUT = sorted(op for op in OPS if op != "input")
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_every_op_has_its_rules(op):
+    schema = OPS[op]
+    assert op in RULES, f"no torch rule for {op}"
+    assert op in LOWERINGS, f"no ONNX rule for {op}"
+    attrs = sample_attrs(op) if op != "input" else {}
+    assert isinstance(schema.channel_rule(attrs), ChannelRule), f"no prune (channel) rule for {op}"
+    assert isinstance(schema.label(attrs), str) and schema.label(attrs), f"no picture label for {op}"
+    blank = {a.name: None for a in schema.attrs}
+    assert isinstance(schema.label(blank), str), "a label must draw an op whose widths are not inferred yet"
+
+
+@pytest.mark.parametrize("op", OPS_BUT_INPUT)
+def test_every_op_infers_a_shape_and_its_weights_follow_its_channel_rule(op):
+    graph = one_op_graph(op)
+    node = graph["op"]
+    schema = OPS[op]
+    assert isinstance(node.type, TensorType)
+    rule = schema.channel_rule(node.attrs)
+    for weight in schema.weights(node.attrs):
+        # pruning slices every weight along the channels it follows: it must say which axis that is
+        assert weight.out_axis is not None, f"{op}.{weight.name} follows no channels"
+        if rule is ChannelRule.PRODUCE and weight.name == "weight":
+            assert weight.in_axis is not None, f"{op}.weight does not say which axis reads the input"
+    assert node.meta["params"] == sum(p.numel() for p in fgir.to_torch(graph).parameters())
+
+
+@pytest.mark.parametrize("op", OPS_BUT_INPUT)
+def test_torch_and_onnx_runtime_agree_on_every_op(op):
+    ort = pytest.importorskip("onnxruntime")
+    graph = one_op_graph(op)
+    module = fgir.to_torch(graph, seed=0).eval()
+    randomize_batch_norm(module, 0)
+    model = fgir.to_onnx(graph, weights=module)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = torch.randn(2, *INPUT.dims, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        want = module(x).numpy()
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    assert got.shape == want.shape and np.abs(got - want).max() <= 1e-5
