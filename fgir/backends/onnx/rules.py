@@ -126,6 +126,12 @@ def _linear(em: Emitter, node: Node, xs: list[str]) -> str:
     return em.op("Gemm", inputs, node, transB=1)
 
 
+def _silu(em: Emitter, node: Node, xs: list[str]) -> str:
+    """x * sigmoid(x): ONNX has no SiLU before opset 24 (Swish), and ORT fuses this pair."""
+    gate = em.raw("Sigmoid", xs, f"{node.name}/sigmoid", f"{node.name}/sigmoid", where(node))
+    return em.op("Mul", [xs[0], gate], node)
+
+
 def _passthrough(em: Emitter, node: Node, xs: list[str]) -> str:
     return xs[0]    # dropout and identity do nothing at inference: no node at all
 
@@ -135,6 +141,7 @@ LOWERINGS: dict[str, Callable[[Emitter, Node, list[str]], str]] = {
     "conv2d": _conv,
     "batch_norm": _batch_norm_affine,    # the driver folds most BNs into their conv first
     "relu": lambda em, node, xs: em.op("Relu", xs, node),
+    "silu": _silu,
     "max_pool2d": _pool("MaxPool"),
     "avg_pool2d": _pool("AveragePool", count_include_pad=1),   # torch's default counts the padding
     "adaptive_avg_pool2d": _adaptive_avg_pool,

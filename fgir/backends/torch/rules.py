@@ -65,6 +65,7 @@ RULES: dict[str, ModuleRule | FunctionRule | InputRule] = {
     "batch_norm": ModuleRule(lambda n: nn.BatchNorm2d(n.attrs["num_features"], n.attrs["eps"],
                                                       n.attrs["momentum"], n.attrs["affine"])),
     "relu": ModuleRule(lambda n: nn.ReLU()),
+    "silu": ModuleRule(lambda n: nn.SiLU()),
     "max_pool2d": _pool(nn.MaxPool2d),
     "avg_pool2d": _pool(nn.AvgPool2d),
     "adaptive_avg_pool2d": ModuleRule(lambda n: nn.AdaptiveAvgPool2d(_pair(n.attrs["output_size"]))),

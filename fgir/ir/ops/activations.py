@@ -16,4 +16,4 @@ def activation(name: str, layer: str) -> OpSchema:
     return OpSchema(name, "activation", lambda a: name, layer=layer)
 
 
-SCHEMAS = [activation("relu", "ReLU")]
+SCHEMAS = [activation("relu", "ReLU"), activation("silu", "SiLU")]
