@@ -13,23 +13,26 @@ Example (a user block, usable as ``type: DoubleConv`` once registered)::
 """
 
 from fgir.blocks.argtypes import BinaryCode, BlockSpec, Count, Min, Range, Width
-from fgir.blocks.module import Block, Layer, Repeat, Sequential, Value, add
+from fgir.blocks.module import Block, Layer, Repeat, Sequential, Value, add, concat, mul
 from fgir.blocks.registry import BLOCKS, PROCESSES, lookup_block, register_block, register_process
 from fgir.blocks.layers import (ACTIVATIONS, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout,
-                                Flatten, Identity, Linear, MaxPool2d, ReLU, View)
+                                Flatten, Identity, Linear, MaxPool2d, ReLU, StochasticDepth, View)
 from fgir.blocks.family import FAMILIES, GENERIC, Family, Init, family_of_network, register_family
 from fgir.blocks.heads import LinearClassificationHead
+from fgir.blocks.common import ConvBNActivation, SqueezeExcitation, make_divisible
 from fgir.blocks.resnet import (BasicBlock, BasicLayer, BottleneckBlock, InitialBlock, ResNet, ResNetVariant,
                                 SmallInputInitialBlock, VariantLayer)
 from fgir.blocks.processes import Prune, Quant
+from fgir.blocks import densenet, efficientnet, mobilenet  # noqa: F401  (the families register their blocks)
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BLOCKS", "FAMILIES", "Family", "GENERIC", "Init", "BasicBlock", "BasicLayer", "BatchNorm2d",
-    "BinaryCode", "Block", "BlockSpec", "BottleneckBlock", "Conv2d", "Count", "Dropout", "Flatten",
-    "Identity", "InitialBlock", "Layer", "Linear", "LinearClassificationHead", "MaxPool2d", "Min",
-    "PROCESSES", "Prune", "Quant", "ReLU", "Range", "Repeat", "ResNet", "ResNetVariant", "Sequential",
-    "SmallInputInitialBlock", "Value", "VariantLayer", "View", "Width", "add", "family_of_network", "lookup_block",
-    "register_block", "register_family", "register_process",
+    "ACTIVATIONS", "AdaptiveAvgPool2d", "AvgPool2d", "BLOCKS", "BasicBlock", "BasicLayer", "BatchNorm2d",
+    "BinaryCode", "Block", "BlockSpec", "BottleneckBlock", "Conv2d", "ConvBNActivation", "Count", "Dropout",
+    "FAMILIES", "Family", "Flatten", "GENERIC", "Identity", "Init", "InitialBlock", "Layer", "Linear",
+    "LinearClassificationHead", "MaxPool2d", "Min", "PROCESSES", "Prune", "Quant", "ReLU", "Range", "Repeat",
+    "ResNet", "ResNetVariant", "Sequential", "SmallInputInitialBlock", "SqueezeExcitation", "StochasticDepth",
+    "Value", "VariantLayer", "View", "Width", "add", "concat", "family_of_network", "lookup_block",
+    "make_divisible", "mul", "register_block", "register_family", "register_process",
 ]
 
 

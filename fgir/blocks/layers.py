@@ -157,6 +157,16 @@ class Dropout(Layer):
 
 
 @register_block
+class StochasticDepth(Layer):
+    """torchvision.ops.StochasticDepth: drop a residual branch per sample ("row") or per batch, in training."""
+
+    op = "stochastic_depth"
+
+    def constructor(self, p: Probability = REQUIRED, mode: Literal["row", "batch"] = "row") -> None:
+        pass
+
+
+@register_block
 class Identity(Layer):
     op = "identity"
 

@@ -65,11 +65,28 @@ class Value:
     def __add__(self, other: "Value") -> "Value":
         return add(self, other)
 
+    def __mul__(self, scale: "Value") -> "Value":
+        return mul(self, scale)
+
+
+def _join(op: str, values: list[Value], name: str) -> Value:
+    graph = _frame().graph
+    return Value(graph.add(graph.unique_name(name), op, [v.node for v in values], {}, _frame().origin))
+
 
 def add(a: Value, b: Value, name: str = "add") -> Value:
     """A residual add of two values of the same shape."""
-    graph = _frame().graph
-    return Value(graph.add(graph.unique_name(name), "add", [a.node, b.node], {}, _frame().origin))
+    return _join("add", [a, b], name)
+
+
+def mul(x: Value, scale: Value, name: str = "mul") -> Value:
+    """``x`` scaled channel by channel by ``scale`` (Cx1x1, squeeze-excitation's; or x's own shape)."""
+    return _join("mul", [x, scale], name)
+
+
+def concat(*values: Value, name: str = "cat") -> Value:
+    """The values side by side along channels (DenseNet's torch.cat(..., 1))."""
+    return _join("concat", list(values), name)
 
 
 class Module:

@@ -132,6 +132,12 @@ def _silu(em: Emitter, node: Node, xs: list[str]) -> str:
     return em.op("Mul", [xs[0], gate], node)
 
 
+def _relu6(em: Emitter, node: Node, xs: list[str]) -> str:
+    low = em.param(f"{node.name}.min", np.float32(0.0))
+    high = em.param(f"{node.name}.max", np.float32(6.0))
+    return em.op("Clip", [xs[0], low, high], node)
+
+
 def _passthrough(em: Emitter, node: Node, xs: list[str]) -> str:
     return xs[0]    # dropout and identity do nothing at inference: no node at all
 
@@ -141,15 +147,23 @@ LOWERINGS: dict[str, Callable[[Emitter, Node, list[str]], str]] = {
     "conv2d": _conv,
     "batch_norm": _batch_norm_affine,    # the driver folds most BNs into their conv first
     "relu": lambda em, node, xs: em.op("Relu", xs, node),
+    "relu6": _relu6,
     "silu": _silu,
+    "sigmoid": lambda em, node, xs: em.op("Sigmoid", xs, node),
+    # torch's hardsigmoid is relu6(x + 3) / 6
+    "hard_sigmoid": lambda em, node, xs: em.op("HardSigmoid", xs, node, alpha=1.0 / 6.0, beta=0.5),
+    "hard_swish": lambda em, node, xs: em.op("HardSwish", xs, node),
     "max_pool2d": _pool("MaxPool"),
     "avg_pool2d": _pool("AveragePool", count_include_pad=1),   # torch's default counts the padding
     "adaptive_avg_pool2d": _adaptive_avg_pool,
     "flatten": lambda em, node, xs: em.op("Flatten", xs, node, axis=1),
     "linear": _linear,
     "dropout": _passthrough,
+    "stochastic_depth": _passthrough,
     "identity": _passthrough,
     "add": lambda em, node, xs: em.op("Add", xs, node),
+    "mul": lambda em, node, xs: em.op("Mul", xs, node),
+    "concat": lambda em, node, xs: em.op("Concat", xs, node, axis=1),
 }
 
 # --keep-bn: BatchNormalization nodes instead of folding

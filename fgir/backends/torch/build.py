@@ -64,7 +64,7 @@ def _emit(node: Node, values: dict[str, torch.fx.Node], root: nn.Module,
     if isinstance(rule, InputRule):
         return fx_graph.placeholder("x")
     if isinstance(rule, FunctionRule):
-        return fx_graph.call_function(rule.fn, args + rule.extra(node))
+        return fx_graph.call_function(rule.fn, ((list(args),) if rule.packed else args) + rule.extra(node))
     assert isinstance(rule, ModuleRule)
     _place(root, node.name, rule.build(node))
     return fx_graph.call_module(node.name, args)

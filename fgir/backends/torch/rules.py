@@ -34,6 +34,7 @@ class ModuleRule:
 class FunctionRule:
     fn: Callable[..., Any]
     extra: Callable[[Node], tuple] = lambda node: ()   # arguments after the inputs
+    packed: bool = False                                 # the inputs go in as one list (torch.cat)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,26 @@ def _conv(node: Node) -> nn.Module:
     return nn.Conv2d(*args)
 
 
+class StochasticDepth(nn.Module):
+    """torchvision's ``StochasticDepth``: in training, zero a sample's branch with probability ``p``
+    ("row") or the whole batch's ("batch") and scale the rest by 1/(1-p); the identity in eval mode."""
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        return x * (noise.div_(survival) if survival > 0.0 else noise)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
 def _pool(cls: type[nn.Module], **extra: Any) -> ModuleRule:
     return ModuleRule(lambda n: cls(_pair(n.attrs["kernel_size"]), _pair(n.attrs["stride"]),
                                     _pair(n.attrs["padding"]), **extra))
@@ -65,13 +86,20 @@ RULES: dict[str, ModuleRule | FunctionRule | InputRule] = {
     "batch_norm": ModuleRule(lambda n: nn.BatchNorm2d(n.attrs["num_features"], n.attrs["eps"],
                                                       n.attrs["momentum"], n.attrs["affine"])),
     "relu": ModuleRule(lambda n: nn.ReLU()),
+    "relu6": ModuleRule(lambda n: nn.ReLU6()),
     "silu": ModuleRule(lambda n: nn.SiLU()),
+    "sigmoid": ModuleRule(lambda n: nn.Sigmoid()),
+    "hard_sigmoid": ModuleRule(lambda n: nn.Hardsigmoid()),
+    "hard_swish": ModuleRule(lambda n: nn.Hardswish()),
     "max_pool2d": _pool(nn.MaxPool2d),
     "avg_pool2d": _pool(nn.AvgPool2d),
     "adaptive_avg_pool2d": ModuleRule(lambda n: nn.AdaptiveAvgPool2d(_pair(n.attrs["output_size"]))),
     "flatten": FunctionRule(torch.flatten, lambda n: (1,)),
     "linear": ModuleRule(lambda n: nn.Linear(n.attrs["in_features"], n.attrs["out_features"], n.attrs["bias"])),
     "dropout": ModuleRule(lambda n: nn.Dropout(n.attrs["p"])),
+    "stochastic_depth": ModuleRule(lambda n: StochasticDepth(n.attrs["p"], n.attrs["mode"])),
     "identity": ModuleRule(lambda n: nn.Identity()),
     "add": FunctionRule(operator.add),
+    "mul": FunctionRule(operator.mul),
+    "concat": FunctionRule(torch.cat, lambda n: (1,), packed=True),
 }

@@ -39,7 +39,7 @@ class ChannelRule(enum.Enum):
     TIE = "tie"               # its inputs and output share one set of channels (add, mul)
     DEPTHWISE = "depthwise"   # output channel i is computed from input channel i alone
     GROUPED = "grouped"       # a grouped convolution: channels tied in whole conv groups
-    CONCAT = "concat"         # its output is its inputs' channels, one after another
+    CONCAT = "concatenate"    # its output is its inputs' channels, one after another
 
 
 class Identity(enum.Enum):
@@ -87,6 +87,7 @@ ATTR_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
                     lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1),
     "pair": ("[height, width] of integers ≥ 0", lambda v: _is_pair(v, 0)),
     "positive_pair": ("[height, width] of integers ≥ 1", lambda v: _is_pair(v, 1)),
+    "stochastic_mode": ("'row' or 'batch'", lambda v: v in ("row", "batch")),
 }
 
 REQUIRED = object()
@@ -147,6 +148,7 @@ class OpSchema:
     quantizable: bool = False           # has integer kernels: a Quant process may quantize it
     # the torch.nn-style layer specs write for it, where that layer is the op itself (``ReLU``)
     layer: str | None = None
+    non_negative: bool = False          # its output is never negative (ReLU, ReLU6, sigmoids)
     attr_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
