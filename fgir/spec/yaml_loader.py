@@ -23,7 +23,6 @@ import yaml
 from fgir.diagnostics import Diagnostic, FgirError, Loc, SpecIOError
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_scalar_constructor = yaml.constructor.SafeConstructor()
 
 TUPLE_TAG = "tag:yaml.org,2002:python/tuple"
 PYTHON_TAG_PREFIX = "tag:yaml.org,2002:python/"
@@ -84,6 +83,10 @@ class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.count = 0
+        # one per load: PyYAML's construct_object remembers every node it is given (constructed_objects,
+        # and recursive_objects when it raises) until construct_document, which a scalar-by-scalar
+        # builder never calls; a shared constructor kept every spec's nodes alive for good
+        self.scalars = yaml.constructor.SafeConstructor()
 
     def check_size(self, root: yaml.Node) -> None:
         """Refuse alias bombs and cycles before building anything: count what aliases expand to."""
@@ -143,7 +146,7 @@ class _Builder:
         if tag not in _CORE_TAGS:
             raise self.fail(node, f"unknown YAML tag '{tag}'")
         try:
-            return _scalar_constructor.construct_object(node)
+            return self.scalars.construct_object(node)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
             # e.g. `!!float x`: an explicit tag on a value it cannot describe
             raise self.fail(node, f"bad {tag.rsplit(':', 1)[-1]} value '{node.value}': "

@@ -14,6 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import linecache
+import weakref
+
 import torch
 import torch.fx
 from torch import nn
@@ -52,9 +55,20 @@ def build_module(graph: Graph, seed: int | None = None) -> torch.fx.GraphModule:
         if seed is not None:
             torch.random.set_rng_state(generator_state)
     module = torch.fx.GraphModule(root, fx_graph, class_name="FgirModule")
+    weakref.finalize(module, _forget_generated_source, type(module).forward.__code__.co_filename)
     module.fgir_spec = dict(graph.meta.get("spec", {}))
     module.fgir_input = list(graph.meta.get("input", []))
     return module
+
+
+def _forget_generated_source(key: str) -> None:
+    """Drop the generated ``forward``'s source that torch.fx caches for good (its loader's eval_cache
+    and linecache, ~6 KB a module), once the module is gone: a long search would otherwise grow."""
+    loader = getattr(getattr(torch.fx, "graph_module", None), "_loader", None)
+    cache = getattr(loader, "eval_cache", None)      # torch's private cache, hence the care
+    if isinstance(cache, dict):
+        cache.pop(key, None)
+    linecache.cache.pop(key, None)
 
 
 def _emit(node: Node, values: dict[str, torch.fx.Node], root: nn.Module,
