@@ -58,15 +58,24 @@ def _depth_problem(depth: int) -> str | None:
 
 @register_block
 class ResNet(ResNetFamilyBlock):
-    """A whole ResNet: ImageNet depths 18–152 or CIFAR depths 6n+2; ``items`` overrides per-block values."""
+    """A whole ResNet: ImageNet depths 18–152 or CIFAR depths 6n+2; ``items`` overrides per-block values.
+
+    ``groups`` and ``base_width`` shape the bottlenecks as torchvision's builders do: ResNeXt-50 32x4d
+    is depth 50 with groups 32, base_width 4; Wide ResNet-50-2 is depth 50 with base_width 128.
+    """
 
     def constructor(self, depth: Count = REQUIRED, num_class: Width = 10,
                     block: Optional[BlockSpec] = None, init_plane: Optional[Width] = None,
                     out_plane: Optional[Width] = None, num_reps: Optional[Count] = None,
-                    items: Optional[dict] = None, small_input: Optional[bool] = None) -> None:
+                    items: Optional[dict] = None, small_input: Optional[bool] = None,
+                    groups: Width = 1, base_width: Width = 64) -> None:
         problem = _depth_problem(depth)
         if problem:
             self.fail(problem, depth, "depth")
+        for arg, value, plain in (("groups", groups, 1), ("base_width", base_width, 64)):
+            if value != plain and IMAGENET_DEPTHS.get(depth, ("BasicBlock",))[0] != "BottleneckBlock":
+                self.fail(f"{arg} {value} needs a bottleneck ResNet (depth 50, 101 or 152); depth {depth} is "
+                          f"made of BasicBlocks", value, arg)
         cifar = depth not in IMAGENET_DEPTHS
         if cifar:
             block_name, reps, widths = "BasicBlock", [(depth - 2) // 6] * 3, CIFAR_WIDTHS
@@ -86,7 +95,8 @@ class ResNet(ResNetFamilyBlock):
         if not small:
             self.maxpool = MaxPool2d(3, 2, 1)
         # items given override the depth's own per-block values, key by key
-        items = {**stage_items(init_plane, widths, reps, expansion), **(items or {})}
+        grouping = {"groups": groups, "base_width": base_width} if (groups, base_width) != (1, 64) else {}
+        items = {**stage_items(init_plane, widths, reps, expansion), **grouping, **(items or {})}
         self.layers = Repeat(num_reps or sum(reps), items, block, naming=STAGE_NAMING, inline_scope=True)
         reason = (f"out_plane is {out_plane}" if expansion == 1
                   else f"out_plane {out_plane} × expansion {expansion} = {out_plane * expansion}")
