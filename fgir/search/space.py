@@ -31,7 +31,7 @@ from typing import Any, Iterator
 from fgir.diagnostics import Diagnostic, FgirError
 from fgir.search.frozen import copy_tree, dump_spec, get_in, plain_tree, set_in
 from fgir.search.hyper import Derived, Dimension, read_hyper_parameters
-from fgir.search.targets import MISSING
+from fgir.search.targets import MISSING, BlockTypeName
 from fgir.spec.document import SpecDocument, parse_document
 from fgir.spec.expressions import evaluate
 from fgir.spec.yaml_loader import load_yaml_file, load_yaml_text
@@ -74,7 +74,31 @@ class Space:
     def _build(cls, root: Any, text: str, file: str) -> "Space":
         doc = parse_document(root)
         dims, derived = read_hyper_parameters(doc, text)
-        return cls(doc, text, file, dims, derived)
+        space = cls(doc, text, file, dims, derived)
+        space._check_block_choices()
+        return space
+
+    def _check_block_choices(self) -> None:
+        """Each block a choice offers must build where it stands, with its own signature and what the
+        enclosing block gives it (the other dimensions at their initial values)."""
+        from fgir.api import compile, loads
+
+        base = self.initial(random.Random(0))
+        problems = []
+        for dim in self.dimensions:
+            if not isinstance(dim.target.type, BlockTypeName):
+                continue
+            for value in dim.domain.grid():
+                if value == dim.target.current:
+                    continue   # the spec's own block: checked when the spec itself compiles
+                try:
+                    compile(loads(self.freeze({**base, dim.key: value}), self.file))
+                except FgirError as exc:
+                    problems.append(Diagnostic(dim.loc, f"hyper_parameters.{dim.key}",
+                                               f"choice candidate {value!r} does not build here: "
+                                               f"{exc.diagnostics[0].path}: {exc.diagnostics[0].message}"))
+        if problems:
+            raise FgirError(problems)
 
     # -- sampling -----------------------------------------------------------------------------
     @property

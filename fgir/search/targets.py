@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from fgir.blocks import BLOCKS, PROCESSES
-from fgir.blocks.argtypes import (REQUIRED, AnyType, ArgType, BlockSpecType, BoolType, FloatType, IntType,
-                                  ListType, MappingType, OptionalType, PairType, StrType)
+from fgir.blocks.argtypes import (INVALID, REQUIRED, AnyType, ArgType, BlockSpecType, BoolType, FloatType,
+                                  IntType, ListType, MappingType, OptionalType, PairType, StrType)
 from fgir.diagnostics import Diagnostics, Loc, Origin, did_you_mean
 from fgir.spec.document import SpecDocument
 from fgir.spec.expressions import EACH, format_path
@@ -81,7 +81,7 @@ class Target:
         """Why ``value`` does not fit this target's type, or None when it does."""
         diags = Diagnostics()
         self.type.validate(value, Origin(Loc("<value>"), ""), diags)
-        errors = [d.message for d in diags.items if d.severity == "error"]
+        errors = [d.message + (f"; {d.hint}" if d.hint else "") for d in diags.items if d.severity == "error"]
         return errors[0] if errors else None
 
 
@@ -185,9 +185,27 @@ def _describe(value: Any) -> str:
     return f"{_plain(value)!r}"
 
 
+class BlockTypeName(ArgType):
+    """A block's ``type`` as a search target: a registered block that takes the arguments written beside it."""
+
+    description = "a block type"
+
+    def __init__(self, siblings: dict[str, Any]) -> None:
+        self.siblings = siblings
+
+    def validate(self, value, origin, diags):
+        if not isinstance(value, str):
+            return self.wrong(value, origin, diags)
+        spec = BlockSpecType().validate({"type": value, **self.siblings}, origin, diags)
+        return INVALID if spec is INVALID else value
+
+
 def _block_member(segments: Segments, i: int, node: _BlockNode, here: str) -> list[Target]:
     seg = segments[i]
     signature = node.cls.signature()
+    if seg == "type" and i + 1 == len(segments):   # the block itself is the choice
+        siblings = {k: v for k, v in node.args.items() if k != "type"}
+        return [Target(tuple(segments), BlockTypeName(siblings), node.cls.type_name(), "type" in node.args)]
     if not isinstance(seg, str):
         raise PathError(f"'{here}' is a {node.cls.type_name()} block; index it by argument name",
                         segment=i)
@@ -238,4 +256,4 @@ def _plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["MISSING", "PathError", "Target", "infer_type", "resolve"]
+__all__ = ["BlockTypeName", "MISSING", "PathError", "Target", "infer_type", "resolve"]

@@ -291,6 +291,8 @@ class _Builder:
             return Num(_number(kids[0]), offset)
         if kind == "string":
             return Lit(str(kids[0])[1:-1], offset)
+        if kind == "word":
+            return Lit(str(kids[0]), offset)
         if kind in ("true", "false", "null"):
             return Lit({"true": True, "false": False, "null": None}[kind], offset)
         if kind == "list":
