@@ -52,22 +52,24 @@ def summarize(graph: Graph) -> dict[str, Any]:
 
 
 def summarize_groups(graph: Graph) -> list[dict[str, Any]]:
-    """The channel groups (see fgir.ir.channel_groups): name, width, dense width, producing convs."""
+    """The prunable channel groups (see fgir.ir.channel_groups), JSON-ready.
+
+    Each: ``name`` (what ``Prune(masks: {name: [...]})`` names), ``width`` (now), ``dense_width``
+    (a mask's length), ``producers`` (the layers writing its channels, named as in the torch
+    module) and ``consumers``: ``{"layer", "offset"}``, the group's dense channels being that
+    layer's input channels ``[offset, offset + dense_width)`` (a Linear after pooling counts channels).
+    """
     from fgir.ir.channel_groups import channel_groups
 
-    out = []
-    for group in channel_groups(graph).groups:
-        first = graph[group.producers[0]]
-        out.append({"name": group.name, "width": group.width,
-                    "dense_width": first.meta.get("dense_out", group.width),
-                    "producers": group.producers})
-    return out
+    return [{"name": g.name, "width": g.width, "dense_width": g.dense_width, "producers": g.producers,
+             "consumers": [{"layer": c.layer, "offset": c.offset} for c in g.consumers]}
+            for g in channel_groups(graph).groups]
 
 
 def format_groups(groups: list[dict[str, Any]]) -> str:
     """Channel groups as a table: a mask for ``Prune(masks: {name: [...]})`` is ``dense_width`` long."""
     name_width = max(len("Group"), *(len(g["name"]) for g in groups))
-    lines = [f"{'Group'.ljust(name_width)}  {'Width':>5}  {'Dense':>5}  Convolutions"]
+    lines = [f"{'Group'.ljust(name_width)}  {'Width':>5}  {'Dense':>5}  Producers"]
     for g in groups:
         convs = ", ".join(g["producers"])
         lines.append(f"{g['name'].ljust(name_width)}  {g['width']:>5}  {g['dense_width']:>5}  {convs}")

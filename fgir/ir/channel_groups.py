@@ -11,7 +11,9 @@ that channel from every producer's output and every consumer's input.
 
 Some groups cannot be pruned, and are *locked* with the reason: channels tied
 to the network's input or output, and those a grouped convolution reads or
-writes.  A group is named after its first producer.
+writes.  A group is named after its first producer.  Layouts, offsets and
+``dense_width`` count dense channels (a pruned graph's producers record them);
+``width`` is the group's width as the graph now has it.
 
 Example:
     >>> import fgir
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 
 from fgir.ir.graph import Graph, Node
 from fgir.ir.ops import OPS, ChannelRule
+from fgir.ir.pruning import DENSE_OUT
 
 Layout = list[tuple[str, int]]   # (group id, width) segments; group ids are producer names
 
@@ -44,6 +47,7 @@ class Consumer:
 class ChannelGroup:
     name: str
     width: int
+    dense_width: int
     producers: list[str] = field(default_factory=list)     # ops writing the group's channels
     consumers: list[Consumer] = field(default_factory=list)  # ops reading them through their weights
     tensors: list[str] = field(default_factory=list)        # every node whose output holds them
@@ -136,7 +140,7 @@ def _layout(node: Node, layout: dict[str, Layout], sets: _Groups, consumers: dic
         writers.setdefault(gid, []).append(node.name)
         if rule is ChannelRule.GROUPED:
             sets.lock(gid, f"grouped convolution '{node.name}' writes it")
-        return [(gid, _out_width(node))]
+        return [(gid, node.meta.get(DENSE_OUT, _out_width(node)))]
     if rule is ChannelRule.DEPTHWISE:
         for gid, _ in ins[0]:
             writers.setdefault(gid, []).append(node.name)
@@ -177,7 +181,8 @@ def _collect(graph: Graph, sets: _Groups, layout: dict[str, Layout], consumers: 
         if root == SOURCE:
             return None
         if root not in members:
-            members[root] = ChannelGroup(root, widths.get(root, 0), locked=sets.reason.get(root))
+            members[root] = ChannelGroup(root, _out_width(graph[root]) if root in graph else 0, widths.get(root, 0),
+                                         locked=sets.reason.get(root))
         return members[root]
 
     for gid in sorted(writers, key=sets.order.__getitem__):
