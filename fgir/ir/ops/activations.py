@@ -1,7 +1,7 @@
 """Element-wise activations: each passes its input's channels on and has no parameters.
 
-``relu`` and ``relu6`` never give a negative value (:data:`NON_NEGATIVE`): what quantization
-needs to know to hold their outputs in unsigned codes.
+ReLU, ReLU6 and the sigmoids never give a negative value (``Sign.NON_NEGATIVE``): quantization
+holds their outputs in unsigned codes; SiLU's and hard-swish's can be negative.
 
 Example:
     >>> from fgir.ir.ops import OPS
@@ -11,14 +11,14 @@ Example:
 
 from __future__ import annotations
 
-from fgir.ir.ops.schema import OpSchema
+from fgir.ir.ops.schema import OpSchema, Sign
 
 
-def activation(name: str, layer: str, *, non_negative: bool = False) -> OpSchema:
+def activation(name: str, layer: str, sign: Sign = Sign.ANY) -> OpSchema:
     """An activation op; ``layer`` is the torch.nn-style layer that specs write (``type: ReLU``)."""
-    return OpSchema(name, "activation", lambda a: name, layer=layer, non_negative=non_negative)
+    return OpSchema(name, "activation", lambda a: name, layer=layer, sign=sign)
 
 
-SCHEMAS = [activation("relu", "ReLU", non_negative=True), activation("relu6", "ReLU6", non_negative=True),
-           activation("silu", "SiLU"), activation("sigmoid", "Sigmoid", non_negative=True),
-           activation("hard_sigmoid", "Hardsigmoid", non_negative=True), activation("hard_swish", "Hardswish")]
+SCHEMAS = [activation("relu", "ReLU", Sign.NON_NEGATIVE), activation("relu6", "ReLU6", Sign.NON_NEGATIVE),
+           activation("silu", "SiLU"), activation("sigmoid", "Sigmoid", Sign.NON_NEGATIVE),
+           activation("hard_sigmoid", "Hardsigmoid", Sign.NON_NEGATIVE), activation("hard_swish", "Hardswish")]

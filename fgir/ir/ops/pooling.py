@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from fgir.ir.ops.schema import (Attr, Attrs, OpSchema, Problem, needs_spatial, pair_text,
+from fgir.ir.ops.schema import (Attr, Attrs, OpSchema, Problem, Sign, needs_spatial, pair_text,
                                 spatial_out, stride_text)
 from fgir.ir.types import TensorType
 
@@ -29,12 +29,14 @@ def _window_pool(name: str, short: str) -> OpSchema:
         name, "pool", lambda a: f"{short} {pair_text(a.get('kernel_size'))}{stride_text(a.get('stride'))}",
         attrs=(Attr("kernel_size", "positive_pair"), Attr("stride", "positive_pair"),
                Attr("padding", "pair", [0, 0])),
-        infer=lambda a, ins: spatial_out(a, ins[0], ins[0].channels), check=_check, spatial=True)
+        infer=lambda a, ins: spatial_out(a, ins[0], ins[0].channels), check=_check, spatial=True,
+        sign=Sign.OF_INPUTS)
 
 
 ADAPTIVE_AVG_POOL2D = OpSchema(
     "adaptive_avg_pool2d", "pool", lambda a: f"avgpool → {pair_text(a.get('output_size'))}",
     attrs=(Attr("output_size", "positive_pair"),),
-    infer=lambda a, ins: TensorType(ins[0].channels, *a["output_size"]), check=needs_spatial, spatial=True)
+    infer=lambda a, ins: TensorType(ins[0].channels, *a["output_size"]), check=needs_spatial, spatial=True,
+    sign=Sign.OF_INPUTS)
 
 SCHEMAS = [_window_pool("max_pool2d", "maxpool"), _window_pool("avg_pool2d", "avgpool"), ADAPTIVE_AVG_POOL2D]

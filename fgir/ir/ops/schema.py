@@ -42,6 +42,14 @@ class ChannelRule(enum.Enum):
     CONCAT = "concatenate"    # its output is its inputs' channels, one after another
 
 
+class Sign(enum.Enum):
+    """What an op's output sign is: what quantization needs to hold it in unsigned codes or not."""
+
+    ANY = "any"                  # may be negative (conv, BN, linear, the input, SiLU, hard-swish)
+    NON_NEGATIVE = "non_negative"  # never negative (ReLU, ReLU6, the sigmoids)
+    OF_INPUTS = "of_inputs"      # non-negative when all its inputs are (pooling, add, mul, concat, dropout)
+
+
 class Identity(enum.Enum):
     """The value a parameter takes when its op must compute the identity (pruning's selections)."""
 
@@ -148,7 +156,7 @@ class OpSchema:
     quantizable: bool = False           # has integer kernels: a Quant process may quantize it
     # the torch.nn-style layer specs write for it, where that layer is the op itself (``ReLU``)
     layer: str | None = None
-    non_negative: bool = False          # its output is never negative (ReLU, ReLU6, sigmoids)
+    sign: Sign = Sign.ANY
     attr_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
