@@ -39,16 +39,14 @@ def calibration_batches(graph: Graph, count: int) -> list:
     What ``fgir compile --calibrate N`` calibrates on (fgir downloads nothing).
     ImportError without scikit-learn; ValueError for more batches than the data holds.
     """
-    from fgir.backends.torch.quant import digits_batches
+    from fgir.backends.torch.calibrate import digits_batches
 
     return digits_batches(graph.meta["input"], count)
 
 
 def quantizes_activations(graph: Graph) -> bool:
-    """Whether a compiled graph quantizes any layer's input (so calibration has something to set)."""
-    from fgir.quant.scheme import FLOAT_BITS, activation_bits
-
-    return any(activation_bits(node) < FLOAT_BITS for node in graph)
+    """Whether a compiled graph has quantization points (so calibration has ranges to set)."""
+    return bool(graph.meta.get("quant", {}).get("points"))
 
 
 def loads(text: str, file: str = "<string>") -> Graph:
@@ -138,19 +136,23 @@ def to_torch(graph: SpecSource, *, seed: int | None = None, max_params: int = DE
 
 def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any = None,
             seed: int | None = None, opset: int | None = None, keep_bn: bool = False,
-            calibrate: Iterable[Any] | None = None) -> "onnx.ModelProto":
+            calibrate: Iterable[Any] | None = None, calibration: str = "percentile",
+            form: str = "integer") -> "onnx.ModelProto":
     """Lower a graph (compiling it first if needed) to an ONNX model for inference; write it to ``path``.
 
     ``weights``: ``None`` for fresh weights (those ``to_torch(graph, seed=seed)``
     initialises), an fgir checkpoint path (``fgir compile -o model.pt``), a torch
     module or ``state_dict``, or a dict of numpy arrays.  ``opset``: 17 to the newest
     the installed onnx knows (default 21).  BatchNorm is folded into
-    convolutions unless ``keep_bn``.  ``calibrate``: batches (tensors or arrays,
-    N x C x H x W) that set every quantized activation's clip range before
-    export (:func:`fgir.backends.torch.quant.calibrate`, on a copy: a module
-    passed as ``weights`` is not changed); without it the weights' own
-    ``act_alpha`` (learned by QAT, or the initial value) is used.  The file is
-    written atomically; the ``onnx.ModelProto`` is returned either way.
+    convolutions unless ``keep_bn`` (quantized convs always fold theirs).  A quantized
+    network's layers are integer kernels (``form="integer"``) or, for the smallest file,
+    4-bit weights stored packed (``form="storage"``; see fgir.backends.onnx.quant).
+    ``calibrate``: batches (tensors or arrays, N x C x H x W) that set every
+    quantization point's range before export (post-training quantization: the
+    weights may be a float network's), by ``calibration`` (``minmax``, ``percentile``
+    or ``mse``; :mod:`fgir.backends.torch.calibrate`), on a copy: a module passed as
+    ``weights`` is not changed.  Without it the weights' own ranges (learned by QAT)
+    are used.  The file is written atomically; the ``onnx.ModelProto`` is returned either way.
 
     >>> model = to_onnx("examples/resnet20_cifar.yaml", "model.onnx", seed=0)   # doctest: +SKIP
     >>> model = to_onnx("examples/quant_resnet20.yaml", weights="q.pt",
@@ -168,8 +170,8 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
         raise ValueError("seed only applies to fresh weights; it cannot change given weights")
     arrays, source = resolve_weights(weights)
     if calibrate is not None:
-        arrays = calibrated(graph, arrays, calibrate, source)
-    model = build_model(graph, arrays, opset=opset, keep_bn=keep_bn, source=source)
+        arrays = calibrated(graph, arrays, calibrate, source, method=calibration)
+    model = build_model(graph, arrays, opset=opset, keep_bn=keep_bn, form=form, source=source)
     if path is not None:
         save_atomic(model, path)
     return model

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fgir.ir.graph import Graph
+from fgir.ir.ops import OPS
 
 
 def summarize(graph: Graph) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def summarize(graph: Graph) -> dict[str, Any]:
     leaf_of = graph.leaf_block_of()
     rows: dict[str, dict[str, Any]] = {}
     for node in graph:
-        if node.op == "input":
+        if OPS[node.op].kind in ("input", "quant"):    # a quantization point belongs with the tensor it holds
             continue
         info = leaf_of.get(node.name)
         key = info.scope if info else node.name

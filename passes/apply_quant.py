@@ -1,16 +1,22 @@
-"""apply_quant: annotate the layers a Quant process quantizes with their bit widths.
+"""apply_quant: give the layers a Quant process quantizes their bit widths, and place the quantization points.
 
 Requires ``channels_checked``.
 Guarantees ``quant_annotated``: with a Quant process, every layer its bit lists
 map onto (the network family's rule, :mod:`fgir.quant.scheme`) carries
-``meta["w_bits"]`` and ``meta["a_bits"]`` (32 = float), and ``graph.meta["quant"]``
-lists them.  A list whose length is not the number of those layers is
-reported, stating both numbers and listing the layers.
+``meta["w_bits"]`` and ``meta["a_bits"]`` (32 = float), the convolutions the
+lists leave out (the stem) carry the process's ``stem_bits`` unless it is 32, and
+``quantize`` nodes hold every tensor the integer form quantizes
+(:mod:`fgir.quant.points`).  ``graph.meta["quant"]`` lists the layers the lists
+map onto (``layers``), the stem's (``stem``) and the points (``points``).  A list
+whose length is not the number of those layers is reported, stating both
+numbers and listing the layers.
 """
 
 from __future__ import annotations
 
+from fgir.blocks.family import quantizable_convs
 from fgir.ir.graph import Graph
+from fgir.quant.points import insert_points
 from fgir.quant.scheme import FLOAT_BITS, assign_bits, mismatches
 from .base import Pass, PassContext
 
@@ -32,7 +38,16 @@ class ApplyQuant(Pass):
         if problems:
             return
         assigned = assign_bits(graph, process)
+        listed = {bits.layer.name for bits in assigned}
         for bits in assigned:
             bits.layer.meta["w_bits"] = bits.w_bits
             bits.layer.meta["a_bits"] = bits.a_bits
-        graph.meta["quant"] = {"layers": [bits.layer.name for bits in assigned]}
+        stem_bits = process.args.get("stem_bits", 8)
+        stem = [node for node in quantizable_convs(graph) if node.name not in listed]
+        if stem_bits < FLOAT_BITS:
+            for node in stem:
+                node.meta["w_bits"] = node.meta["a_bits"] = stem_bits
+        points = insert_points(graph)
+        graph.meta["quant"] = {"layers": [bits.layer.name for bits in assigned],
+                               "stem": [node.name for node in stem] if stem_bits < FLOAT_BITS else [],
+                               "points": [point.name for point in points]}

@@ -236,28 +236,44 @@ def test_a_conv_read_by_more_than_its_batch_norm_is_not_folded():
     assert max_diff(run_ort(model, x), run_torch(module, x)) <= TOL
 
 
+ONE_LAYER = """\
+search_space:
+  modules: [stem, conv, bn, process]
+  stem: {type: Conv2d, in_channels: 3, out_channels: 4, kernel_size: 1, bias: false}
+  conv: {type: Conv2d, in_channels: 4, out_channels: 4, kernel_size: 3, padding: 1, bias: true}
+  bn: {type: BatchNorm2d}
+  process: {type: Quant, nbit_w_list: [W], nbit_a_list: [A], stem_bits: 32}
+"""
+
+
 @pytest.mark.parametrize("w_bits,a_bits", [(1, 1), (2, 3), (4, 4), (8, 8), (3, 32), (32, 5)])
-@pytest.mark.parametrize("keep_bn", [False, True])
-def test_quantized_conv_stores_integer_codes_and_matches_torch(w_bits, a_bits, keep_bn):
-    graph = conv_bn_graph(bias=True, w_bits=w_bits, a_bits=a_bits)
+@pytest.mark.parametrize("form", ["integer", "storage"])
+def test_quantized_conv_stores_integer_codes_and_matches_torch(w_bits, a_bits, form):
+    from fgir.backends.torch.calibrate import calibrate
+    from quant_parity import code_agreement
+
+    text = ONE_LAYER.replace("[W]", str([w_bits])).replace("[A]", str([a_bits]))
+    graph = fgir.compile(fgir.loads(text), input="3x9x9")
     module = with_bn_statistics(fgir.to_torch(graph, seed=5))
     with torch.no_grad():
         module.bn.weight[::2] *= -1         # negative BN scales fold into the codes' signs
-        if a_bits < 32:
-            module.conv.act_alpha.fill_(1.5)
-    model = checked(fgir.to_onnx(graph, weights=module, keep_bn=keep_bn))
+    x = 2 * random_input(graph, 8)          # wide enough that some inputs clip
+    calibrate(module, [torch.from_numpy(x)], method="percentile", percentile=95)
+    model = checked(fgir.to_onnx(graph, weights=module, form=form))
     ops = [n.op_type for n in model.graph.node]
-    assert ("DequantizeLinear" in ops) == (w_bits < 32 or a_bits < 32)
     assert ("QuantizeLinear" in ops) == (a_bits < 32)
-    assert ("BatchNormalization" in ops) == keep_bn
-    assert ("Clip" in ops) == (a_bits not in (4, 8, 32))    # k-bit codes in an 8-bit container
+    assert ("Clip" in ops) == (a_bits not in (8, 32))    # k-bit codes in an 8-bit container
     tensor = next(t for t in model.graph.initializer if t.name == "conv.weight")
-    if w_bits < 32:     # 4 bits: INT4, two codes a byte; other widths: int8
-        assert tensor.data_type == (onnx.TensorProto.INT4 if w_bits == 4 else onnx.TensorProto.INT8)
+    if w_bits < 32:     # integer codes: INT8, or packed INT4 for 4-bit storage
+        packed = form == "storage" and w_bits == 4
+        assert tensor.data_type == (onnx.TensorProto.INT4 if packed else onnx.TensorProto.INT8)
         codes = onnx.numpy_helper.to_array(tensor).astype(np.int8)
         assert np.abs(codes).max() == max(1, 2 ** (w_bits - 1) - 1)
-    x = 2 * random_input(graph, 8)          # wide enough that some inputs clip at alpha
-    assert max_diff(run_ort(model, x), run_torch(module, x)) <= TOL
+    if a_bits == 32:    # float activations: plain arithmetic on both sides
+        assert max_diff(run_ort(model, x), run_torch(module, x)) <= TOL
+    else:
+        agreement, _, _ = code_agreement(graph, module, model, x)
+        assert agreement.keys() == {"stem.quant", "bn.quant"} and min(agreement.values()) >= 0.999, agreement
 
 
 # -- the model's form -------------------------------------------------------------------

@@ -11,6 +11,7 @@ import torch
 
 import fgir
 from fgir.backends.onnx.rules import LOWERINGS
+from fgir.backends.torch.quant import FakeQuantize
 from fgir.backends.torch.rules import RULES
 from fgir.ir.graph import Graph
 from fgir.ir.ops import OPS, ChannelRule
@@ -19,7 +20,7 @@ from fgir.ir.types import TensorType
 from fgir.testing.weights import randomize_batch_norm
 
 SAMPLE = {"positive": 4, "positive_pair": [2, 2], "pair": [0, 0], "int": 1, "bool": True, "float": 0.5,
-          "probability": 0.5, "width": None}
+          "probability": 0.5, "width": None, "bits": 8, "optional_name": None}
 INPUT = TensorType(4, 6, 6)
 
 
@@ -65,10 +66,12 @@ def test_every_op_infers_a_shape_and_its_weights_follow_its_channel_rule(op):
     rule = schema.channel_rule(node.attrs)
     for weight in schema.weights(node.attrs):
         # pruning slices every weight along the channels it follows: it must say which axis that is
-        assert weight.out_axis is not None, f"{op}.{weight.name} follows no channels"
+        assert weight.out_axis is not None or weight.shape == (), f"{op}.{weight.name} follows no channels"
         if rule is ChannelRule.PRODUCE and weight.name == "weight":
             assert weight.in_axis is not None, f"{op}.weight does not say which axis reads the input"
-    assert node.meta["params"] == sum(p.numel() for p in fgir.to_torch(graph).parameters())
+    module = fgir.to_torch(graph)
+    quantizers = {id(p) for m in module.modules() if isinstance(m, FakeQuantize) for p in m.parameters()}
+    assert node.meta["params"] == sum(p.numel() for p in module.parameters() if id(p) not in quantizers)
 
 
 @pytest.mark.parametrize("op", OPS_BUT_INPUT)

@@ -9,13 +9,12 @@ Corrupted specs: only located diagnostics, exit 0, 1 or 2, within 2 s and bounde
 Every test is derandomized (a fixed seed per test), so CI sees the same examples each run.
 
 Activation quantization and ONNX parity: a quantizer is a step function, so float32 noise
-(another summation order) now and then moves a value across a rounding boundary and one
-flipped code moves an activation by a whole step; end to end, two correct implementations
-of a network with activation quantization differ by far more than 1e-4.  So specs whose bit
-lists quantize weights only are compared end to end at 1e-4, and specs that quantize
-activations are compared layer by layer: each quantized conv (with the BatchNorm folded into
-it) of the ONNX model, run by ONNX Runtime on the torch module's own input to that conv, must
-match the torch module's output there to 1e-4.
+(another summation order; ONNX Runtime accumulates integers) now and then moves a value across
+a rounding boundary and one flipped code moves an activation by a whole step; end to end, two
+correct implementations of a network with activation quantization differ by far more than
+1e-4.  So specs whose bit lists quantize weights only are compared end to end at 1e-4, and
+specs that quantize activations are compared in codes: at every quantization point, the
+integer codes ONNX Runtime computes equal the torch module's (CODES_AGREE of them at least).
 
 BUGS found by these properties (reported to the lead with minimal specs; each is excluded
 from the strategies, with a comment naming it, so the suite stays green):
@@ -27,10 +26,10 @@ from the strategies, with a comment naming it, so the suite stays green):
     ``layer1.0.downsample`` is silently dropped, ``dense_params`` is wrong and the pruned
     network is not the masked dense one (strategies write such specs at dense widths).
   * a conv with 4-bit input quantization reading a MaxPool2d (InitialBlock + Conv2d, Quant
-    nbit_a_list 4), at opset 21: its UINT4 QuantizeLinear/DequantizeLinear pair is moved
-    before the MaxPool by ONNX Runtime's optimizer, which then refuses the model ("Type
-    'tensor(uint4)' of input parameter ... of operator (MaxPool) ... is invalid") (strategies
-    give such convs 8-bit inputs instead).
+    nbit_a_list 4), at opset 21: its UINT4 QuantizeLinear/DequantizeLinear pair was moved
+    before the MaxPool by ONNX Runtime's optimizer, which then refused the model (fixed:
+    activations are always held in 8-bit containers, Clip bounding fewer bits; the strategies
+    draw such convs again).
 Found while writing the security tests (fixed, tested in tests/test_cli.py):
   * ``fgir search d/best.yaml -o d`` overwrote the input spec with the search's best.yaml.
   * an I/O failure writing ``-o m.pt`` (missing folder) was exit 3, not exit 2.
@@ -66,10 +65,12 @@ from fgir.ir.channel_groups import channel_groups  # noqa: E402
 from fgir.ir.graph import Graph  # noqa: E402
 from fgir.passes import default_passes  # noqa: E402
 from fgir.report import summarize  # noqa: E402
+from quant_parity import code_agreement  # noqa: E402
 from fgir.testing.strategies import (CHECKPOINT, mutated_specs, randomize_batch_norm,  # noqa: E402
                                      specs, write_spec)
 
 TOL = 1e-4
+CODES_AGREE = 0.999    # of a quantization point's codes identical in torch and ONNX Runtime (docstring)
 BATCH = 2
 # a diagnostic line (fgir/diagnostics.py): "path:line:col: severity: ..." or "path: severity: ..."
 DIAGNOSTIC = re.compile(r"^(?P<file>\S.*?):(?:(?P<line>\d+):(?P<col>\d+):)? (?P<sev>error|warning|note): .")
@@ -119,8 +120,10 @@ def torch_module(spec, graph: Graph, seed: int = 0) -> torch.nn.Module:
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, param in module.named_parameters():
-            if name.endswith("act_alpha"):   # clip ranges where the activations are: some clip
+            if name.endswith((".alpha", ".high")):   # ranges where the activations are: some clip
                 param.fill_(0.5 + 3.5 * torch.rand((), generator=gen).item())
+            elif name.endswith(".low"):
+                param.fill_(-0.5 - 3.5 * torch.rand((), generator=gen).item())
     return module
 
 
@@ -145,55 +148,7 @@ def max_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def quantizes_activations(graph: Graph) -> bool:
-    return any(node.meta.get("a_bits", 32) < 32 for node in graph)
-
-
-def onnx_tensor(graph: Graph, name: str) -> str:
-    """The ONNX tensor holding IR node ``name``'s value (dropout and identity emit no node)."""
-    while graph[name].op in ("dropout", "identity"):
-        name = graph[name].inputs[0].name
-    return name
-
-
-def quantized_layer_diffs(graph: Graph, module: torch.nn.Module, model: onnx.ModelProto,
-                          x: np.ndarray) -> dict[str, float]:
-    """Each quantized conv of the ONNX model (with the BN folded into it, if any), run by ONNX
-    Runtime on the torch module's own input to it, against the torch module's output there."""
-    layers = []
-    for node in graph:
-        if "w_bits" not in node.meta:
-            continue
-        after = node.users
-        end = after[0].name if len(after) == 1 and after[0].op == "batch_norm" else node.name
-        layers.append((node.name, end))
-    seen: dict[str, np.ndarray] = {}
-
-    def keep(key):
-        return lambda mod, args, out=None: seen.__setitem__(key, (args[0] if out is None else out).numpy())
-
-    hooks = [h for conv, end in layers for h in (
-        module.get_submodule(conv).register_forward_pre_hook(keep("in:" + conv)),
-        module.get_submodule(end).register_forward_hook(keep("out:" + end)))]
-    try:
-        run_torch(module, x)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    # one sub-model (one session) for every layer whose output no other layer reads as its input;
-    # a layer whose output is another's input gets a sub-model of its own
-    source = {conv: onnx_tensor(graph, graph[conv].inputs[0].name) for conv, _ in layers}
-    sources = set(source.values())
-    batches = [[layer for layer in layers if layer[1] not in sources]]
-    batches += [[layer] for layer in layers if layer[1] in sources]
-    extractor = onnx.utils.Extractor(model)
-    diffs = {}
-    for batch in filter(None, batches):
-        feeds = {source[conv]: seen["in:" + conv] for conv, _ in batch}
-        ends = [end for _, end in batch]
-        outputs = session(extractor.extract_model(sorted(feeds), ends)).run(ends, feeds)
-        for (conv, end), got in zip(batch, outputs):
-            diffs[conv] = max_diff(got, seen["out:" + end])
-    return diffs
+    return bool(graph.meta.get("quant", {}).get("points"))
 
 
 # -- valid specs ----------------------------------------------------------------------------
@@ -223,9 +178,9 @@ def test_torch_and_onnx_build_and_agree(spec, keep_bn, opset):
     assert np.isfinite(want).all()
     event("quantized activations: layer by layer" if quantizes_activations(graph) else
           "quantized weights only" if "Quant" in spec.features else "float")
-    if quantizes_activations(graph):   # step functions: layer by layer (module docstring)
-        diffs = quantized_layer_diffs(graph, module, model, x)
-        assert diffs and max(diffs.values()) <= TOL, diffs
+    if quantizes_activations(graph):   # step functions: compare the integer codes (module docstring)
+        agreement, _, _ = code_agreement(graph, module, model, x)
+        assert agreement and min(agreement.values()) >= CODES_AGREE, agreement
     else:
         assert max_diff(got, want) <= TOL
 
@@ -257,7 +212,7 @@ def test_summary_params_equal_the_torch_modules(spec):
     assert rc == 0, err
     summary = json.loads(out)
     params = {name: p.numel() for name, p in module.named_parameters()
-              if not name.endswith("act_alpha")}     # quantizers' clip ranges are not weights
+              if not name.endswith((".alpha", ".low", ".high"))}     # quantizers' ranges are not weights
     assert summary["params"] == summarize(graph)["params"] == sum(params.values())
     # row by row: a row is a block (or a layer outside blocks) and owns the parameters under it
     for row in summary["layers"]:

@@ -113,14 +113,16 @@ def test_nsga2_on_quant_bit_lists_with_weight_bytes(tmp_path):
     rows = result.rows
     assert all(r["status"] == "ok" for r in rows) and len({r["hash"] for r in rows}) == 48
     assert rows[0]["origin"] == "initial" and any("crossover" in r["origin"] for r in rows[16:])
-    # weight bytes = Σ params·bits/8 over the graph, the stem and BN/linear at 32 bits
+    # weight bytes = Σ params·bits/8 over the graph: the listed convs at their bits, the stem at 8
+    # (stem_bits), BN and the classifier at 32
     row = rows[5]
     graph = fgir.compile(fgir.loads(result.space.freeze(row["values"])))
     w_bits, _ = quant_bits(graph)
     convs = [n for n in graph if n.op == "conv2d"]
     assert list(w_bits) == [n.name for n in convs[1:]]
     assert list(w_bits.values()) == [row["values"][f"process.nbit_w_list[{i}]"] for i in range(20)]
-    expected = sum(n.meta.get("params", 0) * w_bits.get(n.name, 32) for n in graph) // 8
+    bits = {**w_bits, convs[0].name: 8}
+    expected = sum(n.meta.get("params", 0) * bits.get(n.name, 32) for n in graph) // 8
     assert row["metrics"]["weight_bytes"] == expected
     # evolution moves the front: the smallest model found beats the first generation's
     first_gen = min(r["metrics"]["weight_bytes"] for r in rows[:16])

@@ -10,7 +10,8 @@ from typing import Callable
 from fgir.cli.common import EXIT_OK, UsageError, add_common, positive_int, print_warnings, refuse_overwriting_spec
 from fgir.limits import DEFAULT_MAX_PARAMS
 
-ONNX_ONLY = {"weights": "--weights", "opset": "--opset", "keep_bn": "--keep-bn", "calibrate": "--calibrate"}
+ONNX_ONLY = {"weights": "--weights", "opset": "--opset", "keep_bn": "--keep-bn", "calibrate": "--calibrate",
+             "quant_form": "--quant-form", "calibration": "--calibration"}
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -57,7 +58,7 @@ def _write_onnx(graph, out: Path, args: argparse.Namespace) -> None:
     check_size(graph, args.max_params)
     batches = _calibration_batches(graph, args.calibrate) if args.calibrate else None
     to_onnx(graph, out, weights=args.weights, seed=args.seed, opset=args.opset, keep_bn=args.keep_bn,
-            calibrate=batches)
+            calibrate=batches, calibration=args.calibration or "percentile", form=args.quant_form or "integer")
 
 
 def _calibration_batches(graph, count: int) -> list | None:
@@ -65,7 +66,7 @@ def _calibration_batches(graph, count: int) -> list | None:
     from fgir.api import calibration_batches, quantizes_activations
 
     if not quantizes_activations(graph):
-        print(f"fgir: warning: --calibrate {count}: the network quantizes no activations; "
+        print(f"fgir: warning: --calibrate {count}: the network is not quantized; "
               f"there is nothing to calibrate", file=sys.stderr)
         return None
     try:
@@ -93,8 +94,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-bn", action="store_true",
                    help="ONNX: keep BatchNormalization nodes instead of folding them into convolutions")
     p.add_argument("--calibrate", type=positive_int("a number of batches"), default=None, metavar="N",
-                   help="ONNX: set quantized activations' clip ranges from N batches of 32 images of "
-                        "scikit-learn's bundled digits, resized to the input (default: the weights' own)")
+                   help="ONNX: set the quantization ranges from N batches of 32 images of scikit-learn's "
+                        "bundled digits, resized to the input (post-training quantization of float weights; "
+                        "default: the weights' own, from QAT)")
+    p.add_argument("--calibration", choices=("minmax", "percentile", "mse"), default=None,
+                   help="ONNX: how --calibrate sets each range (default percentile: 99.99th, robust to outliers)")
+    p.add_argument("--quant-form", choices=("integer", "storage"), default=None,
+                   help="ONNX: quantized layers as integer kernels (default; fast) or with 4-bit weights "
+                        "packed two a byte and run in float (smallest file)")
     p.add_argument("--max-params", type=int, default=DEFAULT_MAX_PARAMS, metavar="N",
                    help=f"refuse networks of more parameters (default {DEFAULT_MAX_PARAMS:,})")
     p.set_defaults(func=cmd_compile)

@@ -79,8 +79,27 @@ class Graph:
         return self.add_node(Node(name, op, attrs, inputs, origin, **kwargs))
 
     def insert_before(self, anchor: Node, node: Node) -> Node:
-        """Place ``node`` just before ``anchor`` (its inputs must come before ``anchor``)."""
-        return self.add_node(node, before=anchor)
+        """Place ``node`` just before ``anchor`` (its inputs must come before ``anchor``); it joins the
+        blocks ``anchor`` belongs to."""
+        self.add_node(node, before=anchor)
+        self._join_blocks_of(anchor, node, after=False)
+        return node
+
+    def insert_after(self, anchor: Node, node: Node) -> Node:
+        """Place ``node`` just after ``anchor``; it joins the blocks ``anchor`` belongs to."""
+        names = list(self._nodes)
+        at = names.index(anchor.name) + 1
+        if at < len(names):
+            self.add_node(node, before=self._nodes[names[at]])
+        else:
+            self.add_node(node)
+        self._join_blocks_of(anchor, node, after=True)
+        return node
+
+    def _join_blocks_of(self, anchor: Node, node: Node, *, after: bool) -> None:
+        for info in self.blocks:
+            if anchor.name in info.nodes:
+                info.nodes.insert(info.nodes.index(anchor.name) + int(after), node.name)
 
     def add_input(self, name: str = "input") -> Node:
         return self.add(name, "input")

@@ -77,10 +77,14 @@ def _expand(value, count: int) -> list[int]:
     return value if isinstance(value, list) else [value] * count
 
 
-def quant_tensors(node: "Node") -> dict[str, tuple[int, ...]]:
-    """The tensors quantization adds to a layer, by state_dict name and shape: a quantized input's
-    learned clip range (``act_alpha``, a scalar)."""
-    return {"act_alpha": ()} if activation_bits(node) < FLOAT_BITS else {}
+def activation_levels(bits: int) -> int:
+    """The top code of a ``bits``-bit activation: codes run 0 … 2^bits - 1 (with a zero point if signed)."""
+    return 2 ** bits - 1
+
+
+def weight_qmax(bits: int) -> int:
+    """The largest weight code magnitude: symmetric codes -(2^(bits-1) - 1) … 2^(bits-1) - 1 (1 bit: ±1)."""
+    return max(1, 2 ** (bits - 1) - 1)
 
 
 def weight_bits(node: "Node") -> int:

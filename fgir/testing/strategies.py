@@ -474,34 +474,12 @@ def _compile_dense(text: str, input: str):
     return fgir.compile(fgir.loads(text, "dense.yaml"), input=input)
 
 
-def _bits(draw, count: int, allow_act: bool, no_4bit_input: set[int]) -> tuple[Any, Any]:
+def _bits(draw, count: int, allow_act: bool) -> tuple[Any, Any]:
     width = st.sampled_from(BIT_WIDTHS)
     w = draw(st.one_of(width, st.lists(width, min_size=count, max_size=count)))
     if not allow_act or draw(st.booleans()):    # half the Quant specs quantize weights only
         return w, draw(st.sampled_from([32, [32] * count]))
-    a = draw(st.one_of(width, st.lists(width, min_size=count, max_size=count)))
-    # no 4-bit input quantization on a conv that reads a MaxPool2d: its UINT4 Q/DQ (opset 21)
-    # makes ONNX Runtime's optimizer put UINT4 into MaxPool and refuse the model (a bug:
-    # BUGS in tests/test_properties.py)
-    if no_4bit_input and a == 4:
-        a = 8
-    elif no_4bit_input and isinstance(a, list):
-        a = [8 if i in no_4bit_input and bits == 4 else bits for i, bits in enumerate(a)]
-    return w, a
-
-
-def _read_after_max_pool(graph: Any) -> set[int]:
-    """Positions, among the quantizable convolutions, of those whose input is a MaxPool2d's output
-    (through Dropout or Identity)."""
-    convs = [node for node in graph if node.op == "conv2d"][1:]
-    found = set()
-    for i, conv in enumerate(convs):
-        source = conv.inputs[0]
-        while source.op in ("dropout", "identity"):
-            source = source.inputs[0]
-        if source.op == "max_pool2d":
-            found.add(i)
-    return found
+    return w, draw(st.one_of(width, st.lists(width, min_size=count, max_size=count)))
 
 
 def _row(draw, width: int) -> list[int]:
@@ -595,7 +573,7 @@ def specs(draw, processes: bool = True, prune: bool | None = None, quant: bool |
         dense = dense or _compile_dense(dense_text, input)
         count = sum(n.op == "conv2d" for n in dense) - 1
         if count >= 1:
-            w, a = _bits(draw, count, act_quant, _read_after_max_pool(dense))
+            w, a = _bits(draw, count, act_quant)
             modules.append(("quant", {"type": "Quant", "nbit_w_list": w, "nbit_a_list": a}))
             features.add("Quant")
             a_list = a if isinstance(a, list) else [a]

@@ -31,8 +31,11 @@ import onnx
 from onnx import ModelProto, helper
 
 from fgir.backends.onnx.emitter import Emitter
+from fgir.backends.onnx.quant import FORMS
 from fgir.backends.onnx.rules import KEEP_BN, LOWERINGS
-from fgir.backends.onnx.weights import check_weights, fold_pairs
+from fgir.backends.onnx.weights import check_weights
+from fgir.ir.patterns import norm_folds
+from fgir.quant.scheme import FLOAT_BITS, weight_bits
 from fgir.diagnostics import Loc
 from fgir.version import __version__
 from fgir.ir.graph import Graph
@@ -66,23 +69,30 @@ def check_opset(opset: int) -> int:
 
 
 def build_model(graph: Graph, weights: Mapping[str, np.ndarray], *, opset: int = DEFAULT_OPSET,
-                keep_bn: bool = False, source: Loc = Loc("<weights>")) -> ModelProto:
+                keep_bn: bool = False, form: str = "integer", source: Loc = Loc("<weights>")) -> ModelProto:
     """The ONNX model of a lowered, checked graph with these weights (see the module docstring).
 
-    ``source`` names where the weights came from in diagnostics: a missing,
-    extra or misshapen tensor raises :class:`~fgir.diagnostics.FgirError`.
+    ``form`` is how quantized layers are stored (:mod:`fgir.backends.onnx.quant`): ``integer``
+    or ``storage``.  ``keep_bn`` keeps float layers' BatchNormalization nodes; a quantized
+    conv always folds its BatchNorm, as its integer kernel needs.  ``source`` names where the
+    weights came from in diagnostics: a missing, extra or misshapen tensor raises
+    :class:`~fgir.diagnostics.FgirError`.
     """
     check_opset(opset)
+    if form not in FORMS:
+        raise ValueError(f"form '{form}': expected one of {', '.join(FORMS)}")
     if not graph.is_lowered or "channels_checked" not in graph.properties:
         raise ValueError("build_model needs a lowered, checked graph (fgir.compile gives one)")
-    folds = {} if keep_bn else fold_pairs(graph)
+    folds = norm_folds(graph)
+    if keep_bn:
+        folds = {conv: bn for conv, bn in folds.items() if weight_bits(graph[conv]) < FLOAT_BITS}
     folded = {bn.name for bn in folds.values()}
     rules = {**LOWERINGS, **KEEP_BN} if keep_bn else LOWERINGS
     model = ModelProto(ir_version=helper.OP_SET_ID_VERSION_MAP[("ai.onnx", opset)],
                        producer_name="fgir", producer_version=__version__)
     model.opset_import.add(domain="", version=opset)
     helper.set_model_props(model, _metadata(graph, keep_bn))
-    em = Emitter(graph, check_weights(graph, weights, source), folds, BATCH_DIM, model.graph, opset)
+    em = Emitter(graph, check_weights(graph, weights, source), folds, BATCH_DIM, model.graph, opset, form)
     values: dict[str, str] = {}
     for node in graph:
         if node.name in folded:

@@ -22,12 +22,13 @@ class Emitter:
     """Collects the nodes, initializers and tensor types of the ONNX graph being built."""
 
     def __init__(self, graph: Graph, weights: Mapping[str, np.ndarray], folds: Mapping[str, Node],
-                 batch: str, out: GraphProto | None = None, opset: int = 21) -> None:
+                 batch: str, out: GraphProto | None = None, opset: int = 21, form: str = "integer") -> None:
         self.graph = graph
         self.weights = weights
         self.folds = folds          # conv name → the batch_norm it absorbs
         self.batch = batch
         self.opset = opset          # which element types exist (INT4 from 21)
+        self.form = form            # how quantized weights are stored (fgir.backends.onnx.quant)
         self.out = out if out is not None else GraphProto()   # initializers go straight in here
         self.nodes: list[NodeProto] = []
         self.value_info: list[ValueInfoProto] = []
@@ -41,7 +42,9 @@ class Emitter:
 
         ``data_type`` INT4 or UINT4 stores the values (given as int8 or uint8) packed two a byte.
         """
-        array = np.ascontiguousarray(array, np.dtype(dtype).newbyteorder("<"))  # ONNX raw data is LE
+        # ONNX raw data is little-endian; asarray keeps a scalar a scalar (QLinearAdd needs them so),
+        # where ascontiguousarray would make it 1-d
+        array = np.asarray(array, np.dtype(dtype).newbyteorder("<"), order="C")
         if data_type in PACKED_4BIT:    # onnx packs them: low nibble first, as the spec says
             self.out.initializer.append(helper.make_tensor(name, data_type, array.shape, array, raw=True))
             return name

@@ -1,136 +1,137 @@
-"""Quantized convolutions in ONNX: real low-bit weights, activations through QuantizeLinear/DequantizeLinear.
+"""Quantized layers in ONNX: the integer form ONNX Runtime runs as QLinearConv, QLinearAdd and friends.
 
-``apply_quant`` marks convolutions with ``meta["w_bits"]`` and ``meta["a_bits"]``
-(1 to 8, or 32 for float).  The torch backend trains them with fake
-quantization (:mod:`fgir.backends.torch_quant`); this module emits the same
-arithmetic for inference, with the codes stored at their real width:
+A quantization point (``quantize``) becomes ``QuantizeLinear`` (scalar scale and zero
+point, UINT8) — a ``Clip`` to ``[0, 2^k - 1]`` after it for fewer than 8 bits, since
+QuantizeLinear saturates only at the container's bounds — then ``DequantizeLinear``.
+A quantized conv reads its input from such a point and becomes ``Conv(DQ(x), DQ(w),
+DQ(b))``: weight codes symmetric per output channel with the BatchNorm after it folded
+into their scale (a negative BN scale flips a channel's codes), the bias as INT32 on
+the grid ``s_x · |s_w|``.  Its output reaches the next point directly (or through a
+ReLU), so ONNX Runtime fuses the pattern into an integer kernel; residual adds and
+pools between points become QLinearAdd, QLinearGlobalAveragePool; a max pool runs on
+the codes.  The numbers are the torch backend's (:mod:`fgir.backends.torch.quant`).
 
-* weights: symmetric per output channel, ``k`` bits: codes in
-  ``[-(2^(k-1)-1), 2^(k-1)-1]`` with scale ``max|w| / (2^(k-1)-1)`` (1 bit:
-  ``sign(w)`` with scale ``mean|w|``), expanded by ``DequantizeLinear`` along
-  axis 0.  A BatchNorm after the conv folds into the per-channel scale, so the
-  codes stay integers (a negative BN scale flips a channel's codes).
-* activations (the conv's input): ``QuantizeLinear`` to unsigned codes with
-  scale ``alpha / (2^k - 1)`` and zero point 0, then ``DequantizeLinear``.
-  QuantizeLinear saturates to its container, which *is* torch's
-  ``clamp(relu(x), 0, alpha)``: below 0 gives code 0, above ``alpha`` the top
-  code (``alpha / scale`` rounds to ``2^k - 1`` exactly).  Both round half to
-  even, so the codes equal torch's.  The conv's bias then follows it as an
-  ``Add`` (:func:`bias_apart`), so that ONNX Runtime keeps the arithmetic float.
-
-Containers (:func:`container`): 8 bits → INT8 weights / UINT8 activations; 4
-bits → INT4 / UINT4 (two codes a byte; ONNX Runtime's CPU provider runs
-per-axis INT4 ``DequantizeLinear``); any other width (1–3, 5–7) is held in the
-8-bit container.  Weight codes already lie in their k-bit range, so they need
-nothing more; an activation's codes get a ``Clip`` to ``[0, 2^k - 1]`` between
-QuantizeLinear and DequantizeLinear, because QuantizeLinear saturates only at
-the container's bounds.  INT4/UINT4 exist from opset 21: at opsets 17–20 the
-4-bit layers use the 8-bit containers the same way (same numbers, twice the
-weight bytes); the node's doc string says so.
+Two forms (``form``):
+* ``integer`` (the default): every weight in an INT8 container (codes of any width),
+  so every quantized conv is an integer kernel.  Fast.
+* ``storage``: 4-bit weights packed two a byte (INT4, from opset 21) and dequantized
+  to float at run time; ONNX Runtime has no 4-bit conv kernel, so those convs run in
+  float, their bias in an ``Add`` after them (which keeps ONNX Runtime from building
+  an INT4 QLinearConv it cannot run).  Smallest file; the same numbers.
+A conv whose weights stay float but whose input is quantized also keeps its bias in an
+``Add`` (:func:`bias_apart`): else ONNX Runtime would quantize its float weights itself.
 
 Example:
     >>> import numpy as np
     >>> q, scale = quantize_weight(np.array([[[[0.5]], [[-1.0]]]], np.float32), 2)
     >>> q.ravel().tolist(), scale.tolist()
     ([0, -1], [1.0])
-    >>> box = container(3, signed=False, opset=21)
-    >>> box.data_type == TensorProto.UINT8, box.clip
-    (True, True)
+    >>> scale_and_zero(4, {"alpha": np.float32(15)}), scale_and_zero(2, {"low": -1.0, "high": 2.0})
+    ((1.0, 0), (1.0, 1))
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 from onnx import TensorProto
 
 from fgir.ir.graph import Node
-from fgir.quant.scheme import FLOAT_BITS, activation_bits
+from fgir.ir.patterns import is_point, point_source
+from fgir.quant.scheme import FLOAT_BITS, activation_bits, activation_levels, weight_bits, weight_qmax
 
 if TYPE_CHECKING:
     from fgir.backends.onnx.emitter import Emitter
 
-INT4_OPSET = 21     # the first opset whose QuantizeLinear/DequantizeLinear take INT4/UINT4
+INT4_OPSET = 21     # the first opset whose DequantizeLinear takes INT4
+FORMS = ("integer", "storage")
 
 
-@dataclass(frozen=True, slots=True)
-class Container:
-    """How ``k``-bit codes are stored: the ONNX element type, the numpy dtype the codes are computed
-    in (4-bit codes are packed from it), and whether a ``Clip`` must bound them to ``k`` bits."""
-
-    data_type: int
-    dtype: type
-    clip: bool
-
-
-def container(bits: int, *, signed: bool, opset: int) -> Container:
-    """The storage of ``bits``-bit codes: INT8/UINT8, or INT4/UINT4 for 4 bits from opset 21."""
-    dtype = np.int8 if signed else np.uint8
-    if bits == 4 and opset >= INT4_OPSET:
-        return Container(TensorProto.INT4 if signed else TensorProto.UINT4, dtype, False)
-    return Container(TensorProto.INT8 if signed else TensorProto.UINT8, dtype, bits != 8)
+def scale_and_zero(bits: int, ranges: Mapping[str, np.ndarray]) -> tuple[float, int]:
+    """A point's scale and zero point from its range tensors, in float32 as the torch backend computes them."""
+    levels = np.float32(activation_levels(bits))
+    if "alpha" in ranges:
+        return float(np.float32(ranges["alpha"]) / levels), 0
+    low, high = min(np.float32(ranges["low"]), np.float32(0)), max(np.float32(ranges["high"]), np.float32(0))
+    scale = np.float32(np.float32(high - low) / levels)
+    return float(scale), int(np.clip(np.round(-low / scale), 0, levels))
 
 
-def bias_apart(node: Node) -> bool:
-    """Whether the conv's bias goes in an ``Add`` after it (zeros if none): when its input is quantized.
-
-    The graph means float arithmetic between DequantizeLinear and the next
-    QuantizeLinear, as torch computes it.  ONNX Runtime (1.32, from its basic
-    optimisation level) instead treats a Conv whose input comes from
-    DequantizeLinear and whose output reaches a QuantizeLinear through nothing
-    but Relu/Clip as an integer kernel (its WeightBiasQuantization transformer):
-    it rounds the bias to int32 at scale ``s_x * s_w`` (a 2-bit ResNet-20 then
-    changes half its predictions), quantizes *float* weights to int8 per tensor
-    (so a 32-bit weight is not float), and with 4-bit inputs makes a QLinearConv
-    that it then refuses to load.  An ``Add`` after the Conv ends that path.
-    Its constant comes first: ORT's ConvAddFusion folds only ``Add(conv, b)``
-    into the Conv's bias, which would bring the path back.
-    """
-    return activation_bits(node) < FLOAT_BITS
+def point_params(em: "Emitter", point: Node) -> tuple[float, int]:
+    """The scale and zero point of a point (a tied one's are its source's)."""
+    source = point_source(point)
+    names = ("low", "high") if source.attrs["zero_point"] else ("alpha",)
+    return scale_and_zero(source.attrs["bits"], {n: em.weights[f"{source.name}.{n}"] for n in names})
 
 
 def quantize_weight(weight: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """int8 codes and the per-output-channel float32 scale, as the torch backend computes them."""
+    """Integer codes (int8) and the per-output-channel float32 scale, as the torch backend computes them."""
     flat = np.abs(weight.reshape(weight.shape[0], -1))
     if bits == 1:
         return np.sign(weight).astype(np.int8), flat.mean(axis=1, dtype=np.float32)
-    qmax = np.float32(2 ** (bits - 1) - 1)
+    qmax = np.float32(weight_qmax(bits))
     scale = np.maximum(flat.max(axis=1), np.float32(1e-8)) / qmax
     codes = np.clip(np.round(weight / scale.reshape(-1, 1, 1, 1)), -qmax, qmax)
     return codes.astype(np.int8), scale.astype(np.float32)
 
 
-def _container_note(bits: int, box: Container) -> str:
-    """The doc string of a node whose codes sit in a wider container than their width."""
-    if bits == 4 and box.data_type in (TensorProto.INT8, TensorProto.UINT8):
-        return f"4-bit codes in an 8-bit container: opsets before {INT4_OPSET} have no 4-bit types"
-    return ""
+def emit_point(em: "Emitter", node: Node, x: str) -> str:
+    """QuantizeLinear [Clip] DequantizeLinear: the tensor as ``bits``-bit codes, passed on dequantized."""
+    source = point_source(node)
+    scale, zero = point_params(em, node)
+    names = (f"{source.name}.scale", f"{source.name}.zero_point")
+    if source is node:
+        em.param(names[0], np.float32(scale))
+        em.param(names[1], np.uint8(zero), np.uint8)
+    codes = em.raw("QuantizeLinear", [x, *names], f"{node.name}/quantize", f"{node.name}/codes")
+    bits = node.attrs["bits"]
+    if bits < 8:    # the container saturates at 255: the k-bit codes stop at 2^k - 1
+        low = em.param(f"{node.name}.min_code", np.uint8(0), np.uint8)
+        high = em.param(f"{node.name}.max_code", np.uint8(activation_levels(bits)), np.uint8)
+        codes = em.raw("Clip", [codes, low, high], f"{node.name}/clip", f"{node.name}/clipped",
+                       f"{bits}-bit codes in an 8-bit container")
+    return em.op("DequantizeLinear", [codes, *names], node, name=f"{node.name}/dequantize")
 
 
-def dequantized_weight(em: Emitter, node: Node, codes: np.ndarray, scale: np.ndarray, bits: int) -> str:
-    """The float weight as ``DequantizeLinear(codes, scale)``; a negative scale flips its codes."""
-    box = container(bits, signed=True, opset=em.opset)
-    sign = np.where(scale < 0, -1, 1).astype(np.int8)
-    codes = codes * sign.reshape(-1, *([1] * (codes.ndim - 1)))
-    inputs = [em.param(f"{node.name}.weight", codes, box.dtype, data_type=box.data_type),
-              em.param(f"{node.name}.weight_scale", np.abs(scale))]
-    return em.raw("DequantizeLinear", inputs, f"{node.name}/weight", f"{node.name}/weight",
-                  _container_note(bits, box), axis=0)
+def bias_apart(em: "Emitter", node: Node) -> bool:
+    """Whether a quantized-input conv's bias goes in an ``Add`` after it (see the module docstring)."""
+    if activation_bits(node) >= FLOAT_BITS:
+        return False
+    return weight_bits(node) >= FLOAT_BITS or _packed(em, weight_bits(node))
 
 
-def quantized_activation(em: Emitter, node: Node, x: str, bits: int) -> str:
-    """``x`` clipped to ``[0, alpha]`` and rounded to ``2^bits`` levels, as a float tensor."""
-    box = container(bits, signed=False, opset=em.opset)
-    name, levels = node.name, 2 ** bits - 1
-    alpha = np.float32(em.weights[f"{name}.act_alpha"])
-    scale = em.param(f"{name}.act_scale", alpha / np.float32(levels))
-    zero = em.param(f"{name}.act_zero_point", np.uint8(0), box.dtype, data_type=box.data_type)
-    note = _container_note(bits, box)
-    codes = em.raw("QuantizeLinear", [x, scale, zero], f"{name}/act_quant", f"{name}/act_quant", note)
-    if box.clip:    # the container saturates at 255: the k-bit codes stop at 2^k - 1
-        codes = em.raw("Clip", [codes, zero, em.param(f"{name}.act_max_code", np.uint8(levels), np.uint8)],
-                       f"{name}/act_clip", f"{name}/act_clip", f"{bits}-bit codes in an 8-bit container")
-    return em.raw("DequantizeLinear", [codes, scale, zero], f"{name}/act_dequant", f"{name}/act_dequant",
-                  note)
+def _packed(em: "Emitter", bits: int) -> bool:
+    return em.form == "storage" and bits == 4 and em.opset >= INT4_OPSET
+
+
+def quantized_weight(em: "Emitter", node: Node, weight: np.ndarray, factor: np.ndarray) -> tuple[str, np.ndarray]:
+    """``DequantizeLinear(codes, |s_w · factor|)`` (``factor``: the folded BatchNorm's per-channel scale),
+    and that per-channel scale, which the bias's grid is made of."""
+    bits = weight_bits(node)
+    codes, scale = quantize_weight(weight, bits)
+    folded = scale * factor.astype(np.float32)
+    codes = codes * np.where(folded < 0, -1, 1).astype(np.int8).reshape(-1, 1, 1, 1)
+    folded = np.abs(folded).astype(np.float32)
+    if _packed(em, bits):
+        stored = em.param(f"{node.name}.weight", codes, np.int8, data_type=TensorProto.INT4)
+    else:
+        stored = em.param(f"{node.name}.weight", codes, np.int8)
+    inputs = [stored, em.param(f"{node.name}.weight_scale", folded)]
+    return em.raw("DequantizeLinear", inputs, f"{node.name}/weight", f"{node.name}/weight", axis=0), folded
+
+
+def quantized_bias(em: "Emitter", node: Node, bias: np.ndarray, input_scale: float,
+                   weight_scale: np.ndarray) -> tuple[str, np.ndarray]:
+    """The bias as INT32 codes on the grid ``s_x · s_w`` (what QLinearConv adds), dequantized; and its value."""
+    step = (np.float32(input_scale) * weight_scale).astype(np.float32)
+    codes = np.round(bias.astype(np.float32) / step).astype(np.int32)
+    inputs = [em.param(f"{node.name}.bias", codes, np.int32), em.param(f"{node.name}.bias_scale", step)]
+    value = (codes * step).astype(np.float32)
+    return em.raw("DequantizeLinear", inputs, f"{node.name}/bias", f"{node.name}/bias", axis=0), value
+
+
+def input_scale(em: "Emitter", node: Node) -> float | None:
+    """The scale of a quantized layer's input codes, or None when its input is float."""
+    source = node.inputs[0]
+    return point_params(em, source)[0] if is_point(source) else None

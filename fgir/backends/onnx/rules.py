@@ -22,10 +22,11 @@ from typing import Any, Callable
 import numpy as np
 
 from fgir.backends.onnx.emitter import Emitter, where
-from fgir.backends.onnx.quant import bias_apart, dequantized_weight, quantize_weight, quantized_activation
-from fgir.backends.onnx.weights import batch_norm_affine, fold_batch_norm
+from fgir.backends.onnx.quant import bias_apart, emit_point, input_scale, quantized_bias, quantized_weight
+from fgir.backends.onnx.weights import batch_norm_affine, batch_norm_fold_float32, fold_batch_norm
 from fgir.ir.graph import Node
-from fgir.quant.scheme import FLOAT_BITS, activation_bits, weight_bits
+from fgir.ir.patterns import is_point
+from fgir.quant.scheme import FLOAT_BITS, weight_bits
 
 
 def _pads(padding: list[int]) -> list[int]:
@@ -36,31 +37,47 @@ def _pads(padding: list[int]) -> list[int]:
 def _conv(em: Emitter, node: Node, xs: list[str]) -> str:
     a = node.attrs
     weight = em.weights[f"{node.name}.weight"]
-    bias = em.weights[f"{node.name}.bias"] if a["bias"] else None
+    bias = em.weights[f"{node.name}.bias"] if a["bias"] else np.zeros(a["out_channels"], np.float32)
     bn = em.folds.get(node.name)
-    x = xs[0]
-    if activation_bits(node) < FLOAT_BITS:
-        x = quantized_activation(em, node, x, activation_bits(node))
-    if weight_bits(node) < FLOAT_BITS:
-        codes, scale = quantize_weight(weight, weight_bits(node))
-        if bn is not None:   # BN scales output channels: it folds into the per-channel scale
-            scale, bias = fold_batch_norm(scale, bias, bn, em.weights)
-        w = dequantized_weight(em, node, codes, scale, weight_bits(node))
-    else:
-        if bn is not None:
-            weight, bias = fold_batch_norm(weight, bias, bn, em.weights)
-        w = em.param(f"{node.name}.weight", weight)
     note = f"; batch_norm '{bn.name}' folded in" if bn is not None else ""
     attrs = dict(kernel_shape=a["kernel_size"], strides=a["stride"], pads=_pads(a["padding"]),
                  dilations=a["dilation"], group=a["groups"])
-    if bias_apart(node):    # Add(bias, Conv(x, w)): onnx_quant.bias_apart says why, and why in this order
-        bias = np.zeros(a["out_channels"], np.float32) if bias is None else bias
-        conv = em.raw("Conv", [x, w], node.name, f"{node.name}/conv", f"{where(node)}{note}", **attrs)
-        return em.op("Add", [em.param(f"{node.name}.bias", bias.reshape(-1, 1, 1)), conv], node, value=bn,
-                     name=f"{node.name}/bias", note="; the conv's bias, outside the Conv so that "
-                                                    "runtimes keep the arithmetic float")
-    inputs = [x, w] if bias is None else [x, w, em.param(f"{node.name}.bias", bias)]
+    if weight_bits(node) < FLOAT_BITS:
+        return _quantized_conv(em, node, xs[0], weight, bias, bn, note, attrs)
+    if bn is not None:
+        weight, bias = fold_batch_norm(weight, bias, bn, em.weights)
+    w = em.param(f"{node.name}.weight", weight)
+    if bias_apart(em, node):
+        return _conv_then_bias(em, node, [xs[0], w], bias, bn, note, attrs)
+    inputs = [xs[0], w] if not a["bias"] and bn is None else [xs[0], w, em.param(f"{node.name}.bias", bias)]
     return em.op("Conv", inputs, node, value=bn, note=note, **attrs)
+
+
+def _quantized_conv(em: Emitter, node: Node, x: str, weight: np.ndarray, bias: np.ndarray, bn: Node | None,
+                    note: str, attrs: dict) -> str:
+    """Conv(DQ(x), DQ(codes), DQ(int32 bias)): the integer kernel's pattern (see onnx.quant)."""
+    factor = np.ones(weight.shape[0], np.float32)
+    if bn is not None:
+        factor, bias = batch_norm_fold_float32(bn, em.weights, bias)
+    w, weight_scale = quantized_weight(em, node, weight, factor)
+    scale = input_scale(em, node)
+    if scale is not None and bias_apart(em, node):    # 4-bit storage: the same rounded bias, after the Conv
+        bias = (np.round(bias / (np.float32(scale) * weight_scale)) * (np.float32(scale) * weight_scale))
+        return _conv_then_bias(em, node, [x, w], bias.astype(np.float32), bn, note, attrs)
+    if scale is not None:
+        b, _ = quantized_bias(em, node, bias, scale, weight_scale)
+    else:
+        b = em.param(f"{node.name}.bias", bias)
+    return em.op("Conv", [x, w, b], node, value=bn, note=note, **attrs)
+
+
+def _conv_then_bias(em: Emitter, node: Node, inputs: list[str], bias: np.ndarray, bn: Node | None, note: str,
+                    attrs: dict) -> str:
+    """Add(bias, Conv(x, w)): its constant first, since ORT's ConvAddFusion folds only Add(conv, b) back in."""
+    conv = em.raw("Conv", inputs, node.name, f"{node.name}/conv", f"{where(node)}{note}", **attrs)
+    return em.op("Add", [em.param(f"{node.name}.bias", bias.reshape(-1, 1, 1)), conv], node, value=bn,
+                 name=f"{node.name}/bias", note="; the conv's bias, outside the Conv so that ONNX Runtime "
+                                                "keeps this conv's arithmetic float")
 
 
 def _batch_norm_node(em: Emitter, node: Node, xs: list[str]) -> str:
@@ -132,6 +149,14 @@ def _silu(em: Emitter, node: Node, xs: list[str]) -> str:
     return em.op("Mul", [xs[0], gate], node)
 
 
+def _relu(em: Emitter, node: Node, xs: list[str]) -> str:
+    """Relu; nothing at all before an unsigned quantization point, whose QuantizeLinear (zero point 0)
+    saturates negatives to code 0 itself — so ONNX Runtime sees Add → QuantizeLinear and runs QLinearAdd."""
+    if len(node.users) == 1 and is_point(node.users[0]) and not node.users[0].attrs["zero_point"]:
+        return xs[0]
+    return em.op("Relu", xs, node)
+
+
 def _relu6(em: Emitter, node: Node, xs: list[str]) -> str:
     low = em.param(f"{node.name}.min", np.float32(0.0))
     high = em.param(f"{node.name}.max", np.float32(6.0))
@@ -146,7 +171,7 @@ LOWERINGS: dict[str, Callable[[Emitter, Node, list[str]], str]] = {
     "input": lambda em, node, xs: node.name,    # the graph input: the model's input of that name
     "conv2d": _conv,
     "batch_norm": _batch_norm_affine,    # the driver folds most BNs into their conv first
-    "relu": lambda em, node, xs: em.op("Relu", xs, node),
+    "relu": _relu,
     "relu6": _relu6,
     "silu": _silu,
     "sigmoid": lambda em, node, xs: em.op("Sigmoid", xs, node),
@@ -164,6 +189,7 @@ LOWERINGS: dict[str, Callable[[Emitter, Node, list[str]], str]] = {
     "add": lambda em, node, xs: em.op("Add", xs, node),
     "mul": lambda em, node, xs: em.op("Mul", xs, node),
     "concat": lambda em, node, xs: em.op("Concat", xs, node, axis=1),
+    "quantize": lambda em, node, xs: emit_point(em, node, xs[0]),
 }
 
 # --keep-bn: BatchNormalization nodes instead of folding

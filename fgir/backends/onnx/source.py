@@ -62,31 +62,31 @@ def _checkpoint_weights(path: Path) -> tuple[dict[str, np.ndarray], Loc]:
 
 
 def calibrated(graph: Graph, weights: Mapping[str, np.ndarray], batches: Batches,
-               source: Loc = Loc("<weights>")) -> dict[str, np.ndarray]:
-    """``weights`` with each quantized conv's clip range (``act_alpha``) set from ``batches``.
+               source: Loc = Loc("<weights>"), method: str = "percentile") -> dict[str, np.ndarray]:
+    """``weights`` with every quantization point's range set from ``batches`` (post-training quantization).
 
     The weights are loaded into a fresh module of ``graph`` (so a module the
-    caller passed is never changed) and :func:`fgir.backends.torch.quant.calibrate`
-    runs it on the batches; the ONNX emitter then reads the clip ranges as it
-    reads every other weight.  A network that quantizes no activation is
-    returned unchanged.  A missing, extra or misshapen tensor is the same
+    caller passed is never changed) and :func:`fgir.backends.torch.calibrate.calibrate`
+    runs it on the batches with ``method``; the ONNX emitter then reads the ranges as it
+    reads every other weight.  The weights may hold no ranges (a float network's
+    checkpoint): calibration sets them.  A missing, extra or misshapen tensor is the same
     :class:`FgirError` the emitter raises; no batch at all is a ValueError.
 
     >>> import fgir, torch
     >>> graph = fgir.compile("examples/quant_resnet20.yaml")
-    >>> arrays, where = resolve_weights(fgir.to_torch(graph, seed=0))
+    >>> arrays, where = resolve_weights(fgir.to_torch("examples/resnet20_cifar.yaml", seed=0))
     >>> arrays = calibrated(graph, arrays, [torch.rand(4, 3, 32, 32)])
-    >>> 0 < float(arrays["layer1.0.conv1.act_alpha"]) < 8
+    >>> 0 < float(arrays["layer1.0.relu.quant.alpha"]) < 8
     True
     """
     import torch
 
-    from fgir.backends.onnx.weights import check_weights
+    from fgir.backends.onnx.weights import check_weights, expected_weights
     from fgir.backends.torch import build_module
-    from fgir.backends.torch.quant import calibrate
+    from fgir.backends.torch.calibrate import calibrate
 
     module = build_module(graph)
-    state = check_weights(graph, weights, source)
+    state = check_weights(graph, weights, source, ranges_optional=True)
     # strict=False: only num_batches_tracked may be absent, and inference never reads it
     module.load_state_dict({name: torch.from_numpy(array) for name, array in state.items()}, strict=False)
     count = 0
@@ -99,9 +99,8 @@ def calibrated(graph: Graph, weights: Mapping[str, np.ndarray], batches: Batches
             yield torch.as_tensor(batch if isinstance(batch, torch.Tensor) else np.asarray(batch),
                                   dtype=torch.float32, device="cpu")
 
-    calibrate(module, counted())
+    calibrate(module, counted(), method=method)
     if count == 0:
         raise ValueError("calibrate: no batches to calibrate on")
-    alphas = {name: value for name, value in to_numpy(module.state_dict()).items()
-              if name.endswith(".act_alpha")}
-    return {**weights, **alphas}
+    ranges = {name for name, want in expected_weights(graph).items() if want.aux}
+    return {**weights, **{name: value for name, value in to_numpy(module.state_dict()).items() if name in ranges}}

@@ -22,7 +22,6 @@ import numpy as np
 from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.ir.graph import Graph, Node
 from fgir.ir.ops import OPS
-from fgir.quant.scheme import quant_tensors
 
 # torch counts BatchNorm updates in a buffer that inference never reads: accepted, never required
 OPTIONAL_SUFFIXES = (".num_batches_tracked",)
@@ -30,22 +29,17 @@ OPTIONAL_SUFFIXES = (".num_batches_tracked",)
 
 @dataclass(frozen=True, slots=True)
 class Expected:
-    """One tensor a graph needs: its shape and the node that owns it."""
+    """One tensor a graph needs: its shape, the node that owns it, and whether it is a quantizer's range."""
 
     shape: tuple[int, ...]
     node: Node
-
-
-def _node_weights(node: Node) -> dict[str, tuple[int, ...]]:
-    """The tensors a node reads: its schema's, and a quantized input's clip range."""
-    shapes = {w.name: w.shape for w in OPS[node.op].weights(node.attrs)}
-    return {**shapes, **quant_tensors(node)}
+    aux: bool = False
 
 
 def expected_weights(graph: Graph) -> dict[str, Expected]:
-    """Every tensor the lowered graph reads, by ``state_dict`` name."""
-    return {f"{node.name}.{key}": Expected(shape, node)
-            for node in graph for key, shape in _node_weights(node).items()}
+    """Every tensor the lowered graph reads, by ``state_dict`` name (its op schema's weights)."""
+    return {f"{node.name}.{w.name}": Expected(w.shape, node, w.aux)
+            for node in graph for w in OPS[node.op].weights(node.attrs)}
 
 
 def _dims(shape: tuple[int, ...]) -> str:
@@ -57,15 +51,27 @@ def _owner_hint(node: Node) -> str:
     return f"the spec's {node.op} '{node.name}' comes from {node.origin.loc}{where}"
 
 
-def check_weights(graph: Graph, weights: Mapping[str, np.ndarray], source: Loc) -> dict[str, np.ndarray]:
+def check_weights(graph: Graph, weights: Mapping[str, np.ndarray], source: Loc, *,
+                  ranges_optional: bool = False) -> dict[str, np.ndarray]:
     """The graph's weights as float32 arrays; every missing, extra or misshapen tensor is an error.
 
     Raises one :class:`FgirError` listing every problem, each naming the tensor
-    (``source`` is where the weights came from, e.g. the checkpoint file).
+    (``source`` is where the weights came from, e.g. the checkpoint file).  Weights with
+    no quantization ranges at all (a float network's) are one error saying to calibrate
+    them, unless ``ranges_optional`` (calibration is about to set them).
     """
     expected = expected_weights(graph)
     problems: list[Diagnostic] = []
     out: dict[str, np.ndarray] = {}
+    ranges = [name for name, want in expected.items() if want.aux]
+    if ranges and not any(name in weights for name in ranges):
+        if not ranges_optional:
+            points = len({expected[name].node.name for name in ranges})
+            problems.append(Diagnostic(source, "", f"holds no ranges for the network's {points} quantization "
+                                       "points (the weights of a float network?): calibrate them",
+                                       hint="--calibrate N or --calibrate-data PATH on the command line; "
+                                            "calibrate=[batches] in fgir.to_onnx"))
+        expected = {name: want for name, want in expected.items() if not want.aux}
     for name, want in expected.items():
         if name not in weights:
             problems.append(Diagnostic(source, name, f"missing: the spec needs a "
@@ -78,7 +84,7 @@ def check_weights(graph: Graph, weights: Mapping[str, np.ndarray], source: Loc) 
             problems.append(Diagnostic(source, name, f"has shape {_dims(array.shape)}, but the spec "
                                        f"needs {_dims(want.shape)}", hint=_owner_hint(want.node)))
         else:
-            out[name] = np.ascontiguousarray(array, dtype=np.float32)
+            out[name] = np.asarray(array, dtype=np.float32, order="C")   # (ascontiguousarray makes 0-d 1-d)
     for name in weights:
         if name not in expected and not name.endswith(OPTIONAL_SUFFIXES):
             problems.append(Diagnostic(source, name, "is not a tensor of this spec's network"))
@@ -88,20 +94,6 @@ def check_weights(graph: Graph, weights: Mapping[str, np.ndarray], source: Loc) 
 
 
 # -- BatchNorm folding ----------------------------------------------------------
-def fold_pairs(graph: Graph) -> dict[str, Node]:
-    """conv name → the batch_norm folded into it: only where the conv's output feeds that BN alone.
-
-    A conv read by anything else must keep its un-normalised output, so it is left alone.
-    """
-    pairs: dict[str, Node] = {}
-    for node in graph:
-        if OPS[node.op].kind == "norm":
-            src = node.inputs[0]
-            if OPS[src.op].kind == "conv" and src.users == [node] and src is not graph.output:
-                pairs[src.name] = node
-    return pairs
-
-
 def batch_norm_affine(bn: Node, weights: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Inference BatchNorm as ``y = x * scale + shift`` per channel (computed in float64)."""
     name = bn.name
@@ -114,6 +106,21 @@ def batch_norm_affine(bn: Node, weights: Mapping[str, np.ndarray]) -> tuple[np.n
     else:
         shift = -mean * scale
     return scale, shift
+
+
+def batch_norm_fold_float32(bn: Node, weights: Mapping[str, np.ndarray],
+                            bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The per-channel factor and the folded bias of ``bias`` then ``bn``, in float32 and in the order the
+    torch backend's QuantConv2d computes them (quantized layers: their codes and int32 bias must agree)."""
+    name = bn.name
+    f32 = np.float32
+    factor = (f32(1) / np.sqrt(weights[f"{name}.running_var"].astype(f32) + f32(bn.attrs["eps"]))).astype(f32)
+    if bn.attrs["affine"]:
+        factor = (factor * weights[f"{name}.weight"].astype(f32)).astype(f32)
+    folded = (bias.astype(f32) - weights[f"{name}.running_mean"].astype(f32)) * factor
+    if bn.attrs["affine"]:
+        folded = folded + weights[f"{name}.bias"].astype(f32)
+    return factor, folded.astype(f32)
 
 
 def fold_batch_norm(weight: np.ndarray, bias: np.ndarray | None, bn: Node,

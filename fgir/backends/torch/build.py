@@ -22,8 +22,10 @@ import torch.fx
 from torch import nn
 
 from fgir.backends.torch.init import initialise
+from fgir.backends.torch.quant import QuantConv2d
 from fgir.backends.torch.rules import RULES, FunctionRule, InputRule, ModuleRule
 from fgir.ir.graph import Graph, Node
+from fgir.ir.patterns import is_point, norm_folds, point_source
 
 
 def _place(root: nn.Module, path: str, module: nn.Module) -> None:
@@ -50,6 +52,7 @@ def build_module(graph: Graph, seed: int | None = None) -> torch.fx.GraphModule:
         for node in graph:
             values[node.name] = _emit(node, values, root, fx_graph)
         fx_graph.output(values[graph.output.name])
+        _attach_quantized_convs(root, graph)
         initialise(root, graph)
     finally:
         if seed is not None:
@@ -59,6 +62,22 @@ def build_module(graph: Graph, seed: int | None = None) -> torch.fx.GraphModule:
     module.fgir_spec = dict(graph.meta.get("spec", {}))
     module.fgir_input = list(graph.meta.get("input", []))
     return module
+
+
+def _attach_quantized_convs(root: nn.Module, graph: Graph) -> None:
+    """Tell each quantized conv its input's quantization point and the BatchNorm it folds."""
+    folds = norm_folds(graph)
+    for node in graph:
+        module = root.get_submodule(node.name) if _has_module(node) else None
+        if isinstance(module, QuantConv2d):
+            source = node.inputs[0]
+            point = root.get_submodule(point_source(source).name) if is_point(source) else None
+            norm = folds.get(node.name)
+            module.attach(point, root.get_submodule(norm.name) if norm is not None else None)
+
+
+def _has_module(node: Node) -> bool:
+    return isinstance(RULES[node.op], ModuleRule)
 
 
 def _forget_generated_source(key: str) -> None:

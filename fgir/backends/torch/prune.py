@@ -83,6 +83,8 @@ class _Slicer:
         dense_shapes = {w.name: w.shape for w in schema.weights(dense_attrs(node))}
         for weight in weights:
             key = f"{node.name}.{weight.name}"
+            if weight.aux and key not in self.dense:
+                continue    # a quantizer's range a float checkpoint lacks: it starts fresh (or is calibrated)
             value = self.tensor(key, dense_shapes[weight.name])
             sliced: set[int] = set()
             for axis, side in ((weight.out_axis, KEEP_OUT), (weight.in_axis, KEEP_IN)):
@@ -116,8 +118,9 @@ def load_pruned_weights(module: torch.nn.Module, graph: Graph) -> None:
         path = Path(graph.meta.get("spec", {}).get("file", ".")).parent / path
     sliced = slice_weights(graph, read_dense_checkpoint(path, origin), origin, path)
     missing, unexpected = module.load_state_dict(sliced, strict=False)
-    # quantizers start fresh; torch's BN update counter is state inference never reads
-    leftover = [k for k in missing if not k.endswith(("act_alpha", *TORCH_ONLY))]
+    # quantizers' ranges may start fresh; torch's BN update counter is state inference never reads
+    ranges = {f"{n.name}.{w.name}" for n in graph for w in OPS[n.op].weights(n.attrs) if w.aux}
+    leftover = [k for k in missing if k not in ranges and not k.endswith(TORCH_ONLY)]
     if leftover or unexpected:
         raise RuntimeError(f"pruned weights do not fit the module: missing {leftover}, "
                            f"unexpected {unexpected}")

@@ -1,46 +1,87 @@
-"""Fake quantization for training (QAT), with a straight-through estimator.
+"""Fake quantization that computes what the integer ONNX graph computes, and trains (QAT) by straight-through.
 
-Weights: symmetric, per output channel, ``k`` bits: integers in ``[-(2^(k-1)-1), 2^(k-1)-1]``
-times a per-channel scale ``max|w| / (2^(k-1)-1)`` (1 bit: ``sign(w)`` times ``mean|w|``).
-Activations (a conv's input): unsigned ``k`` bits over a clip range ``[0, alpha]`` whose
-``alpha`` is learned, PACT-style (gradient flows to ``alpha`` where the input exceeds
-it), initialised to ``ALPHA_INIT`` or calibrated with :func:`calibrate` (on your data, or on
-:func:`digits_batches`, what ``fgir compile --calibrate`` uses).  Rounding is
-half-to-even, as ONNX's QuantizeLinear rounds, so the ONNX export computes the same.
+* :class:`FakeQuantize` is a quantization point (``fgir.ir.ops.quantize``): codes
+  ``clamp(round_half_even(x / scale) + zero, 0, 2^k - 1)``, passed on dequantized.
+  Unsigned (zero 0) over ``[0, alpha]``, or with a zero point over ``[low, high]``;
+  the range is learned, PACT-style (gradients reach ``alpha``/``low``/``high`` where
+  the input is clipped), or set by calibration (:mod:`.calibrate`).
+* :class:`QuantConv2d` fake-quantizes its weights symmetrically per output channel
+  (``max|w| / (2^(k-1) - 1)``; 1 bit: sign times ``mean|w|``).  In eval mode it computes
+  the integer kernel's arithmetic: its BatchNorm folded in (:class:`FoldedBatchNorm2d`
+  then passes values through) and its bias rounded to the int32 grid of
+  ``s_x · s_w``, as ONNX Runtime's QLinearConv adds it.
+Rounding is half to even, as QuantizeLinear rounds.
 
 Example:
-    >>> conv = QuantConv2d(16, 16, 3, padding=1, bias=False, w_bits=4, a_bits=8)
-    >>> conv(torch.rand(1, 16, 8, 8)).shape
-    torch.Size([1, 16, 8, 8])
+    >>> point = FakeQuantize(4, zero_point=False)
+    >>> point.alpha.data.fill_(1.5)
+    tensor(1.5000)
+    >>> point(torch.tensor([-1.0, 0.24, 0.26, 9.0])).tolist()
+    [0.0, 0.20000000298023224, 0.30000001192092896, 1.5]
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
-
 import torch
 from torch import nn
 
-from fgir.quant.scheme import FLOAT_BITS
+from fgir.quant.scheme import FLOAT_BITS, activation_levels, weight_qmax
 
-ALPHA_INIT = 8.0
+ALPHA_INIT = 8.0       # an unsigned point's clip range before training or calibration
+LOW_INIT = -8.0        # a signed point's
 
 
-def weight_scale(weight: torch.Tensor, bits: int) -> torch.Tensor:
-    """Per-output-channel scale, shaped to broadcast over the weight."""
-    dims = tuple(range(1, weight.dim()))
-    if bits == 1:
-        return weight.abs().mean(dim=dims, keepdim=True)
-    qmax = 2 ** (bits - 1) - 1
-    return weight.abs().amax(dim=dims, keepdim=True).clamp_min(1e-8) / qmax
+class FakeQuantize(nn.Module):
+    """A quantization point: ``bits``-bit codes, unsigned (``alpha``) or with a zero point (``low``, ``high``)."""
+
+    def __init__(self, bits: int, zero_point: bool) -> None:
+        super().__init__()
+        self.bits, self.zero_point = bits, zero_point
+        self.levels = activation_levels(bits)
+        if zero_point:
+            self.low = nn.Parameter(torch.tensor(LOW_INIT))
+            self.high = nn.Parameter(torch.tensor(-LOW_INIT))
+        else:
+            self.alpha = nn.Parameter(torch.tensor(ALPHA_INIT))
+        self.observer = None   # calibration sets a callable that sees the input; the point then passes it on
+
+    def scale_and_zero(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The scale (differentiable) and the zero point (an integer-valued tensor), as ONNX stores them."""
+        if not self.zero_point:
+            return self.alpha / self.levels, torch.zeros((), device=self.alpha.device)
+        low, high = torch.clamp(self.low, max=0.0), torch.clamp(self.high, min=0.0)
+        scale = (high - low) / self.levels
+        zero = torch.clamp(torch.round(-low.detach() / scale.detach()), 0, self.levels)
+        return scale, zero
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.observer is not None:
+            self.observer(x)
+            return x
+        scale, zero = self.scale_and_zero()
+        clipped = self._clip(x, scale, zero)
+        return clipped + (torch.round(clipped / scale) * scale - clipped).detach()
+
+    @torch.no_grad()
+    def codes(self, x: torch.Tensor) -> torch.Tensor:
+        """The integer codes this point holds ``x`` as (what ONNX's QuantizeLinear [and Clip] give)."""
+        scale, zero = self.scale_and_zero()
+        return torch.round(self._clip(x, scale, zero) / scale) + zero
+
+    def _clip(self, x: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor) -> torch.Tensor:
+        return torch.minimum(torch.maximum(x, -zero * scale), (self.levels - zero) * scale)
+
+    def extra_repr(self) -> str:
+        return f"bits={self.bits}, zero_point={self.zero_point}"
 
 
 def quantize_weight(weight: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The integer weights (as floats) and their per-channel scale."""
-    scale = weight_scale(weight, bits)
+    """The integer weight codes (as floats) and their per-output-channel scale, shaped to broadcast."""
+    dims = tuple(range(1, weight.dim()))
     if bits == 1:
-        return torch.sign(weight), scale
-    qmax = 2 ** (bits - 1) - 1
+        return torch.sign(weight), weight.abs().mean(dim=dims, keepdim=True)
+    qmax = weight_qmax(bits)
+    scale = weight.abs().amax(dim=dims, keepdim=True).clamp_min(1e-8) / qmax
     return torch.clamp(torch.round(weight / scale), -qmax, qmax), scale
 
 
@@ -51,79 +92,59 @@ def fake_quant_weight(weight: torch.Tensor, bits: int) -> torch.Tensor:
     return weight + (q * scale - weight).detach()
 
 
-def fake_quant_activation(x: torch.Tensor, bits: int, alpha: torch.Tensor) -> torch.Tensor:
-    if bits >= FLOAT_BITS:
-        return x
-    clipped = torch.minimum(torch.relu(x), alpha)
-    scale = alpha / (2 ** bits - 1)
-    return clipped + (torch.round(clipped / scale) * scale - clipped).detach()
+class FoldedBatchNorm2d(nn.BatchNorm2d):
+    """A BatchNorm whose convolution folds it in eval mode (as the ONNX graph does): there it passes
+    values on; in training it normalizes as usual."""
+
+    folded = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.folded and not self.training else super().forward(x)
 
 
 class QuantConv2d(nn.Conv2d):
-    """``nn.Conv2d`` whose weights and input are fake-quantized; same state_dict keys plus ``act_alpha``."""
+    """``nn.Conv2d`` with fake-quantized weights; same state_dict keys.  See the module docstring.
+
+    ``input_point`` (the FakeQuantize its input comes from) and ``norm`` (the BatchNorm it
+    folds) are set by the module builder; they are references, not children.
+    """
 
     def __init__(self, *args, w_bits: int = FLOAT_BITS, a_bits: int = FLOAT_BITS, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.w_bits = w_bits
-        self.a_bits = a_bits
-        if a_bits < FLOAT_BITS:
-            self.act_alpha = nn.Parameter(torch.tensor(ALPHA_INIT))
+        self.w_bits, self.a_bits = w_bits, a_bits
+        self.__dict__["input_point"] = None
+        self.__dict__["norm"] = None
+
+    def attach(self, input_point: "FakeQuantize | None", norm: "FoldedBatchNorm2d | None") -> None:
+        """Tell the conv where its input's codes come from and which BatchNorm it folds (eval mode)."""
+        self.__dict__["input_point"] = input_point
+        self.__dict__["norm"] = norm
+        if norm is not None:
+            norm.folded = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.a_bits < FLOAT_BITS:
-            x = fake_quant_activation(x, self.a_bits, self.act_alpha)
-        return self._conv_forward(x, fake_quant_weight(self.weight, self.w_bits), self.bias)
+        weight = fake_quant_weight(self.weight, self.w_bits)
+        if self.training or (self.norm is None and self.input_point is None):
+            return self._conv_forward(x, weight, self.bias)
+        return self._conv_forward(x, *self.integer_weight_and_bias(weight))
+
+    def integer_weight_and_bias(self, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weight with the BatchNorm folded in, and the bias on the int32 grid QLinearConv adds."""
+        out = self.out_channels
+        bias = self.bias if self.bias is not None else torch.zeros(out, device=weight.device)
+        factor = torch.ones(out, device=weight.device)
+        if self.norm is not None:
+            norm = self.norm
+            factor = torch.rsqrt(norm.running_var + norm.eps)
+            if norm.affine:
+                factor = factor * norm.weight
+            bias = (bias - norm.running_mean) * factor + (norm.bias if norm.affine else 0.0)
+        weight = weight * factor.view(-1, 1, 1, 1)
+        if self.input_point is not None and self.w_bits < FLOAT_BITS:
+            in_scale, _ = self.input_point.scale_and_zero()
+            step = in_scale * (quantize_weight(self.weight, self.w_bits)[1].view(-1) * factor).abs()
+            bias = torch.round(bias / step) * step
+        return weight, bias
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, w_bits={self.w_bits}, a_bits={self.a_bits}"
-
-
-@torch.no_grad()
-def calibrate(model: nn.Module, batches: Iterable[torch.Tensor], percentile: float = 99.99) -> None:
-    """Set every quantized conv's clip range from the inputs it sees on ``batches``."""
-    seen: dict[QuantConv2d, list[torch.Tensor]] = {}
-    hooks = [m.register_forward_pre_hook(lambda m, args: seen.setdefault(m, []).append(
-                 args[0].detach().flatten().float()))
-             for m in model.modules() if isinstance(m, QuantConv2d) and m.a_bits < FLOAT_BITS]
-    was_training = model.training
-    model.eval()
-    try:
-        for batch in batches:
-            model(batch)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
-    for module, values in seen.items():
-        flat = torch.cat(values).clamp_min(0)
-        k = max(1, int(round(flat.numel() * percentile / 100)))
-        module.act_alpha.fill_(max(float(flat.kthvalue(min(k, flat.numel())).values), 1e-3))
-
-
-CALIBRATION_BATCH = 32
-
-
-def digits_batches(input_dims: Sequence[int], count: int,
-                   batch_size: int = CALIBRATION_BATCH) -> list[torch.Tensor]:
-    """``count`` batches of scikit-learn's bundled digits, shaped for a network taking ``input_dims``.
-
-    What ``fgir compile --calibrate N`` calibrates on, since fgir downloads
-    nothing: the train evaluator's loader (8x8 digits resized bilinearly to
-    ``H x W``, replicated to ``C`` channels, normalised), its training split, in
-    order.  Stand-in data: clip ranges from it fit a network trained on digits;
-    for any other data set, calibrate on that data through the Python API.
-    Needs scikit-learn (ImportError otherwise); more batches than the split
-    holds is a ValueError.
-
-    >>> [tuple(b.shape) for b in digits_batches((3, 32, 32), 2, batch_size=4)]
-    [(4, 3, 32, 32), (4, 3, 32, 32)]
-    """
-    from fgir.data.digits import digits_tensors    # lazy: scikit-learn
-
-    channels, height, width = input_dims
-    images = digits_tensors(channels, height, width, None)[0]
-    available = len(images) // batch_size
-    if not 1 <= count <= available:
-        raise ValueError(f"asked for {count} batches; the digits data holds {available} batches of "
-                         f"{batch_size} images ({len(images)} images)")
-    return [images[i * batch_size:(i + 1) * batch_size] for i in range(count)]

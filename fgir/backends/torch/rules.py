@@ -20,7 +20,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from fgir.backends.torch.quant import QuantConv2d
+from fgir.backends.torch.quant import FakeQuantize, FoldedBatchNorm2d, QuantConv2d
 from fgir.ir.graph import Node
 from fgir.quant.scheme import FLOAT_BITS, activation_bits, weight_bits
 
@@ -75,6 +75,20 @@ class StochasticDepth(nn.Module):
         return f"p={self.p}, mode={self.mode}"
 
 
+def _batch_norm(node: Node) -> nn.Module:
+    a = node.attrs
+    # after a quantized conv it may be folded into it (QuantConv2d.attach decides, as the ONNX graph does)
+    quantized = weight_bits(node.inputs[0]) < FLOAT_BITS or activation_bits(node.inputs[0]) < FLOAT_BITS
+    return (FoldedBatchNorm2d if quantized else nn.BatchNorm2d)(a["num_features"], a["eps"], a["momentum"],
+                                                                a["affine"])
+
+
+def _quantize(node: Node) -> nn.Module:
+    a = node.attrs
+    # a tied point restates its source's codes after an op that keeps them (a max pool): nothing to do
+    return nn.Identity() if a["tie"] is not None else FakeQuantize(a["bits"], a["zero_point"])
+
+
 def _pool(cls: type[nn.Module], **extra: Any) -> ModuleRule:
     return ModuleRule(lambda n: cls(_pair(n.attrs["kernel_size"]), _pair(n.attrs["stride"]),
                                     _pair(n.attrs["padding"]), **extra))
@@ -83,8 +97,7 @@ def _pool(cls: type[nn.Module], **extra: Any) -> ModuleRule:
 RULES: dict[str, ModuleRule | FunctionRule | InputRule] = {
     "input": InputRule(),
     "conv2d": ModuleRule(_conv),
-    "batch_norm": ModuleRule(lambda n: nn.BatchNorm2d(n.attrs["num_features"], n.attrs["eps"],
-                                                      n.attrs["momentum"], n.attrs["affine"])),
+    "batch_norm": ModuleRule(_batch_norm),
     "relu": ModuleRule(lambda n: nn.ReLU()),
     "relu6": ModuleRule(lambda n: nn.ReLU6()),
     "silu": ModuleRule(lambda n: nn.SiLU()),
@@ -102,4 +115,5 @@ RULES: dict[str, ModuleRule | FunctionRule | InputRule] = {
     "add": FunctionRule(operator.add),
     "mul": FunctionRule(operator.mul),
     "concat": FunctionRule(torch.cat, lambda n: (1,), packed=True),
+    "quantize": ModuleRule(_quantize),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fgir.blocks.argtypes import INVALID, REQUIRED, ArgType
 from fgir.blocks.processes.base import Process
@@ -35,8 +35,13 @@ class BitWidths(ArgType):
 
 @register_process
 class Quant(Process):
-    """Per-layer weight and activation bit widths for every conv but the stem."""
+    """Per-layer weight and activation bit widths for every conv but the stem.
+
+    ``stem_bits`` (8 by default; 32 keeps them float) quantizes the convolutions the lists
+    leave out (the stem), weights and input, as the integer deployment form runs them.
+    """
 
     def constructor(self, nbit_w_list: BitWidths() = REQUIRED,  # type: ignore[valid-type]
-                    nbit_a_list: BitWidths() = REQUIRED) -> None:  # type: ignore[valid-type]
+                    nbit_a_list: BitWidths() = REQUIRED,  # type: ignore[valid-type]
+                    stem_bits: Literal[8, 32] = 8) -> None:
         pass

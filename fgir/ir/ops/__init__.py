@@ -10,11 +10,11 @@ Example:
 
 from __future__ import annotations
 
-from fgir.ir.ops import activations, conv, linear, norm, pooling, structure
+from fgir.ir.ops import activations, conv, linear, norm, pooling, quantize, structure
 from fgir.ir.ops.schema import (ATTR_KINDS, Attr, Attrs, ChannelRule, Identity, OpSchema, Problem, Sign,
                                 Weight)
 
-OPS: dict[str, OpSchema] = {s.name: s for module in (structure, conv, norm, activations, pooling, linear)
+OPS: dict[str, OpSchema] = {s.name: s for module in (structure, conv, norm, activations, pooling, linear, quantize)
                             for s in module.SCHEMAS}
 
 __all__ = ["ATTR_KINDS", "Attr", "Attrs", "ChannelRule", "Identity", "OPS", "OpSchema", "Problem", "Sign",

@@ -14,11 +14,12 @@ from __future__ import annotations
 from fgir.ir.ops.schema import OpSchema, Sign
 
 
-def activation(name: str, layer: str, sign: Sign = Sign.ANY) -> OpSchema:
+def activation(name: str, layer: str, sign: Sign = Sign.ANY, quant_role: str | None = None) -> OpSchema:
     """An activation op; ``layer`` is the torch.nn-style layer that specs write (``type: ReLU``)."""
-    return OpSchema(name, "activation", lambda a: name, layer=layer, sign=sign)
+    return OpSchema(name, "activation", lambda a: name, layer=layer, sign=sign, quant_role=quant_role)
 
 
-SCHEMAS = [activation("relu", "ReLU", Sign.NON_NEGATIVE), activation("relu6", "ReLU6", Sign.NON_NEGATIVE),
+SCHEMAS = [activation("relu", "ReLU", Sign.NON_NEGATIVE, "clamp"),
+           activation("relu6", "ReLU6", Sign.NON_NEGATIVE, "clamp"),
            activation("silu", "SiLU"), activation("sigmoid", "Sigmoid", Sign.NON_NEGATIVE),
            activation("hard_sigmoid", "Hardsigmoid", Sign.NON_NEGATIVE), activation("hard_swish", "Hardswish")]

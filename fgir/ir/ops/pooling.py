@@ -24,19 +24,20 @@ def _check(a: Attrs, ins: list[TensorType]) -> list[Problem]:
     return problems
 
 
-def _window_pool(name: str, short: str) -> OpSchema:
+def _window_pool(name: str, short: str, quant_role: str) -> OpSchema:
     return OpSchema(
         name, "pool", lambda a: f"{short} {pair_text(a.get('kernel_size'))}{stride_text(a.get('stride'))}",
         attrs=(Attr("kernel_size", "positive_pair"), Attr("stride", "positive_pair"),
                Attr("padding", "pair", [0, 0])),
         infer=lambda a, ins: spatial_out(a, ins[0], ins[0].channels), check=_check, spatial=True,
-        sign=Sign.OF_INPUTS)
+        sign=Sign.OF_INPUTS, quant_role=quant_role)
 
 
 ADAPTIVE_AVG_POOL2D = OpSchema(
     "adaptive_avg_pool2d", "pool", lambda a: f"avgpool → {pair_text(a.get('output_size'))}",
     attrs=(Attr("output_size", "positive_pair"),),
     infer=lambda a, ins: TensorType(ins[0].channels, *a["output_size"]), check=needs_spatial, spatial=True,
-    sign=Sign.OF_INPUTS)
+    sign=Sign.OF_INPUTS, quant_role="integer")
 
-SCHEMAS = [_window_pool("max_pool2d", "maxpool"), _window_pool("avg_pool2d", "avgpool"), ADAPTIVE_AVG_POOL2D]
+SCHEMAS = [_window_pool("max_pool2d", "maxpool", "on_grid"), _window_pool("avg_pool2d", "avgpool", "integer"),
+           ADAPTIVE_AVG_POOL2D]

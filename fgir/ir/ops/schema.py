@@ -69,6 +69,7 @@ class Weight:
     in_axis: int | None = None    # the axis indexed by the op's input channels
     buffer: bool = False          # running statistics: state, not trained, not counted as parameters
     identity: Identity = Identity.ZEROS
+    aux: bool = False             # a quantizer's range: trained with the network, not one of its parameters
 
     @property
     def numel(self) -> int:
@@ -96,6 +97,8 @@ ATTR_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "pair": ("[height, width] of integers ≥ 0", lambda v: _is_pair(v, 0)),
     "positive_pair": ("[height, width] of integers ≥ 1", lambda v: _is_pair(v, 1)),
     "stochastic_mode": ("'row' or 'batch'", lambda v: v in ("row", "batch")),
+    "bits": ("a bit width from 1 to 8", lambda v: _is_int(v) and 1 <= v <= 8),
+    "optional_name": ("a node name or null", lambda v: v is None or isinstance(v, str)),
 }
 
 REQUIRED = object()
@@ -157,6 +160,10 @@ class OpSchema:
     # the torch.nn-style layer specs write for it, where that layer is the op itself (``ReLU``)
     layer: str | None = None
     sign: Sign = Sign.ANY
+    # in a quantized network: "clamp" (a quantized output absorbs it: ReLU, ReLU6), "integer" (has an
+    # integer kernel between quantized inputs and output: add, pooling, concat), "on_grid" (keeps its
+    # input's values, so their quantization: max pool, dropout, reshapes); None: computed in float
+    quant_role: str | None = None
     attr_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -167,7 +174,7 @@ class OpSchema:
 
     def params(self, attrs: Attrs) -> int:
         """Trainable parameters: every weight tensor that is not a buffer."""
-        return sum(w.numel for w in self.weights(attrs) if not w.buffer)
+        return sum(w.numel for w in self.weights(attrs) if not (w.buffer or w.aux))
 
     def complete(self, attrs: Attrs | None) -> Attrs:
         """``attrs`` with every default filled in; ValueError for an unknown or missing attribute."""

@@ -46,20 +46,20 @@ def _dropout_label(a: Attrs) -> str:
 
 INPUT = OpSchema("input", "input", lambda a: "input", arity=0, channels=ChannelRule.SOURCE)
 FLATTEN = OpSchema("flatten", "reshape", lambda a: "flatten", infer=lambda a, ins: TensorType(ins[0].numel),
-                   sign=Sign.OF_INPUTS)
+                   sign=Sign.OF_INPUTS, quant_role="on_grid")
 DROPOUT = OpSchema("dropout", "regularizer", _dropout_label, attrs=(Attr("p", "probability", 0.5),),
-                   sign=Sign.OF_INPUTS)
+                   sign=Sign.OF_INPUTS, quant_role="on_grid")
 # torchvision's StochasticDepth: drops the whole residual branch of a sample with probability p in
 # training (scaling survivors by 1/(1-p)), the identity at inference
 STOCHASTIC_DEPTH = OpSchema("stochastic_depth", "regularizer", lambda a: f"stochastic depth {a.get('p')}",
                             attrs=(Attr("p", "probability"), Attr("mode", "stochastic_mode", "row")),
-                            sign=Sign.OF_INPUTS)
-IDENTITY = OpSchema("identity", "reshape", lambda a: "identity", sign=Sign.OF_INPUTS)
+                            sign=Sign.OF_INPUTS, quant_role="on_grid")
+IDENTITY = OpSchema("identity", "reshape", lambda a: "identity", sign=Sign.OF_INPUTS, quant_role="on_grid")
 ADD = OpSchema("add", "join", lambda a: "add", arity=2, check=_same_shapes, channels=ChannelRule.TIE,
-               sign=Sign.OF_INPUTS)
+               sign=Sign.OF_INPUTS, quant_role="integer")
 MUL = OpSchema("mul", "join", lambda a: "mul", arity=2, check=_scale_check, channels=ChannelRule.TIE,
-               sign=Sign.OF_INPUTS)
+               sign=Sign.OF_INPUTS, quant_role="integer")
 CONCAT = OpSchema("concat", "join", lambda a: "concat", arity=None, infer=_concat_infer, check=_concat_check,
-                  channels=ChannelRule.CONCAT, sign=Sign.OF_INPUTS)
+                  channels=ChannelRule.CONCAT, sign=Sign.OF_INPUTS, quant_role="integer")
 
 SCHEMAS = [INPUT, FLATTEN, DROPOUT, STOCHASTIC_DEPTH, IDENTITY, ADD, MUL, CONCAT]

@@ -1,10 +1,12 @@
 """Static metrics of a compiled graph: parameters, MACs, weight bytes and, with Quant, bit costs.
 
 ``weight_bytes`` is sum(params × bits / 8) over the graph's nodes: 32 bits unless
-a Quant process gives the layer fewer.  The bit widths come from the IR: the
-``apply_quant`` pass writes ``w_bits``/``a_bits`` on each quantized layer.  Where
-that pass is not in the pipeline they come from the same place it takes them,
-the quantization scheme (:mod:`fgir.quant.scheme`).
+the layer is quantized (by a Quant process's lists, or its ``stem_bits``), and
+``bitops`` sum(MACs × weight bits × activation bits).  The bit widths come from the
+IR: the ``apply_quant`` pass writes ``w_bits``/``a_bits`` on each quantized layer.
+Where that pass is not in the pipeline the lists' bits come from the same place it
+takes them, the quantization scheme (:mod:`fgir.quant.scheme`).  ``mean_bits``
+averages the bits the lists give.
 
 Example:
     >>> import fgir
@@ -41,12 +43,16 @@ def static_metrics(graph: Graph) -> dict[str, Any]:
     """params, macs, weight_bytes; with a Quant process also bitops (Σ MACs·w·a) and mean_bits."""
     bits = quant_bits(graph)
     w_bits, a_bits = bits if bits is not None else ({}, {})
-    weight_bits = sum(node.meta.get("params", 0) * w_bits.get(node.name, FLOAT_BITS) for node in graph)
+
+    def of(node, key: str, listed: dict[str, int]) -> int:
+        return listed.get(node.name, node.meta.get(key, FLOAT_BITS))
+
+    weight_bits = sum(node.meta.get("params", 0) * of(node, "w_bits", w_bits) for node in graph)
     out: dict[str, Any] = {"params": graph.meta["params"], "macs": graph.meta["macs"],
                            "weight_bytes": weight_bits // 8}
     if bits is not None:
-        out["bitops"] = sum(node.meta.get("macs", 0) * w_bits.get(node.name, FLOAT_BITS)
-                            * a_bits.get(node.name, FLOAT_BITS) for node in graph)
+        out["bitops"] = sum(node.meta.get("macs", 0) * of(node, "w_bits", w_bits) * of(node, "a_bits", a_bits)
+                            for node in graph)
         all_bits = [*w_bits.values(), *a_bits.values()]
         out["mean_bits"] = round(sum(all_bits) / len(all_bits), 6) if all_bits else FLOAT_BITS
     return out

@@ -1,0 +1,54 @@
+"""Torch and ONNX Runtime side by side on a quantized network: each quantization point's integer codes.
+
+ONNX Runtime fuses a point's QuantizeLinear into the integer kernel before it; that
+kernel's output *is* the point's codes, so asking for the codes tensor as a model output
+reads them without changing what runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from onnx import TensorProto, helper
+
+from fgir.backends.torch.quant import FakeQuantize
+
+
+def torch_codes(module: torch.nn.Module, x: torch.Tensor) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The output, and each quantization point's integer codes, on one run."""
+    codes: dict[str, np.ndarray] = {}
+    hooks = [m.register_forward_pre_hook(lambda m, args, n=name: codes.__setitem__(n, m.codes(args[0]).numpy()))
+             for name, m in module.named_modules() if isinstance(m, FakeQuantize)]
+    try:
+        with torch.no_grad():
+            out = module(x).numpy()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return out, codes
+
+
+def onnx_codes(model: onnx.ModelProto, x: np.ndarray, points: list[str]) -> tuple[np.ndarray, dict]:
+    """The output and each point's codes as ONNX Runtime computes them."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    produced = {out for n in model.graph.node for out in n.output}
+    names = [f"{p}/clipped" if f"{p}/clipped" in produced else f"{p}/codes" for p in points]
+    model.graph.output.extend(helper.make_tensor_value_info(n, TensorProto.UINT8, None) for n in names)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    out = session.run(None, {model.graph.input[0].name: x})
+    return out[0], dict(zip(points, out[1:]))
+
+
+def code_agreement(graph, module: torch.nn.Module, model: onnx.ModelProto,
+                   x: np.ndarray) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """Per point (tied ones restate another's), the fraction of codes the two backends agree on;
+    and both outputs (torch's, ONNX Runtime's)."""
+    points = [p for p in graph.meta["quant"]["points"] if graph[p].attrs["tie"] is None]
+    want, mine = torch_codes(module, torch.from_numpy(x))
+    got, theirs = onnx_codes(model, x, points)
+    agreement = {p: float((theirs[p].astype(np.int64) == mine[p].astype(np.int64)).mean()) for p in points}
+    return agreement, want, got
