@@ -4,7 +4,10 @@ Trains a compiled CIFAR ResNet-20 for a few hundred steps on CUDA, with and with
 autocast (bf16), and reports images/s next to the same network written by hand in
 torch (tests/reference_resnet.py), as a ratio.  Then checks that the compiled
 module and the hand-written one compute the same thing on the GPU, and, where
-fgir's ONNX backend is present, that ONNX Runtime agrees with torch.
+fgir's ONNX backend is present, that ONNX Runtime agrees with torch.  Last, it
+runs the command a user types, ``fgir train`` on the bundled digits at 3x32x32,
+for about ``--steps`` steps with and without ``--amp``, and reports images/s
+(the median epoch's, from metrics.jsonl) and the validation accuracy.
 
 Run: python bench/gpu_check.py [--steps 300] [--batch 128] [--json out.json]
 """
@@ -13,7 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,6 +94,28 @@ def onnx_parity(seed: int) -> dict:
     return {"providers": session.get_providers(), "max_abs_diff": float(np.abs(got - want).max())}
 
 
+DIGITS_TRAIN_IMAGES = 1438        # the bundled digits less fgir train's held-out fifth
+
+
+def train_cli(steps: int, batch: int, amp: bool) -> dict:
+    """`fgir train` on CUDA for about ``steps`` steps; images/s of the median epoch, the last val accuracy."""
+    epochs = max(2, round(steps / (DIGITS_TRAIN_IMAGES // batch)))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "m.pt"
+        cmd = [sys.executable, "-m", "fgir", "train", str(SPEC), "-o", str(out), "--data", "digits",
+               "--input", "3x32x32", "--epochs", str(epochs), "--batch-size", str(batch), "--device", "cuda",
+               *(["--amp"] if amp else [])]
+        start = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            return {"error": done.stderr.strip().splitlines()[-1:] or done.returncode}
+        rows = [json.loads(line) for line in (Path(tmp) / "m.train" / "metrics.jsonl").read_text().splitlines()]
+    return {"epochs": epochs, "steps": rows[-1]["step"], "wall_s": round(wall, 1),
+            "images_per_s": statistics.median(r["images_per_s"] for r in rows[1:]),
+            "val_accuracy": rows[-1]["val_accuracy"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=300)
@@ -108,6 +136,8 @@ def main() -> None:
                                                                            args.batch, autocast)
     report["parity_max_abs_diff"] = parity(fgir.to_torch(SPEC, seed=1))
     report["onnx"] = onnx_parity(seed=2)
+    report["fgir_train"] = {"fp32": train_cli(args.steps, args.batch, amp=False),
+                            "amp": train_cli(args.steps, args.batch, amp=True)}
 
     print(f"device: {report['device']}, torch {report['torch']}, ResNet-20, batch {args.batch}, "
           f"{args.steps} timed steps")
@@ -120,6 +150,8 @@ def main() -> None:
         print(f"fgir / hand-written{suffix or ' (fp32)'}: {ratio:.3f}")
     print(f"compiled vs hand-written outputs on GPU, max abs diff: {report['parity_max_abs_diff']:.2e}")
     print(f"ONNX Runtime vs torch: {report['onnx']}")
+    for name, run in report["fgir_train"].items():
+        print(f"fgir train --device cuda{' --amp' if name == 'amp' else ''}: {run}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

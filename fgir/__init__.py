@@ -7,7 +7,7 @@
     >>> model = fgir.to_torch(graph)                            # IR → torch.nn.Module
 """
 
-from fgir.api import compile, load, load_model, loads, save_model, to_onnx, to_torch
+from fgir.api import compile, load, load_model, loads, save_model, to_onnx, to_torch, train
 from fgir.blocks import Block, Repeat, register_block
 from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.ir.graph import Graph, Node
@@ -16,4 +16,4 @@ from fgir.version import __version__
 
 __all__ = ["Block", "Diagnostic", "FgirError", "Graph", "Loc", "Node", "Repeat", "TensorType",
            "__version__", "compile", "load", "load_model", "loads", "register_block", "save_model",
-           "to_onnx", "to_torch"]
+           "to_onnx", "to_torch", "train"]

@@ -177,6 +177,19 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
     return model
 
 
+def train(spec: SpecSource, output: str | Path | None = None, **options: Any) -> Any:
+    """Train a spec (or best.yaml, or a compiled graph) on the user's data; write ``output``, an fgir checkpoint.
+
+    ``options``: ``data=`` (an image folder, an ``.npz`` with x and y, or ``"digits"``), ``val=``,
+    ``epochs=``, ``lr=``, ``resume=`` ... (:func:`fgir.training.run.train`); returns a ``TrainResult``.
+
+    >>> result = train("examples/resnet20_cifar.yaml", "r20.pt", data="digits", epochs=3)   # doctest: +SKIP
+    """
+    from fgir.training.run import train as run
+
+    return run(spec, output, **options)
+
+
 def save_model(module: Any, path: str | Path) -> None:
     """Save a compiled module's weights with its resolved spec (what ``fgir compile -o x.pt`` writes)."""
     from fgir.backends.torch import save_checkpoint

@@ -52,7 +52,7 @@ def build_ir(doc: SpecDocument, diags: Diagnostics | None = None) -> Graph:
         network[0].inline_scope = True   # a one-module network is that module (torchvision keys)
     graph.set_output(current)
     size = _default_input_size(graph)
-    graph.meta["input"] = [3, size, size]
+    graph.meta["input"] = list(doc.input) if doc.input else [3, size, size]   # the document's input: wins
     graph.meta["spec_file"] = doc.file
     if own:
         diags.raise_if_errors()

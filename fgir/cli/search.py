@@ -15,21 +15,27 @@ def cmd_search(args: argparse.Namespace) -> int:
     from fgir.search.report import ProgressBar, summary_text
 
     limits = {"max_macs": args.max_macs, "max_params": args.max_params}
+    options = {k: v for k, v in (("epochs", args.epochs), ("data", args.data), ("val", args.val),
+                                 ("test", args.test)) if v is not None}
+    evaluator = args.evaluator if args.evaluator is not None or args.data is None else "train"
     for written in ("best.yaml", "results.jsonl", "search.json"):
         if Path(args.output, written).resolve() == Path(args.spec).resolve():
             raise UsageError(f"-o {args.output} would overwrite the input spec with {written}")
     try:
         with ProgressBar(sys.stderr) as bar:
             result = run_search(
-                args.spec, args.output, algorithm=args.algorithm, evaluator=args.evaluator,
+                args.spec, args.output, algorithm=args.algorithm, evaluator=evaluator,
                 budget=args.budget, workers=args.workers, seed=args.seed, input=args.input,
                 constraints={k: v for k, v in limits.items() if v is not None} or None,
-                evaluator_options={"epochs": args.epochs} if args.epochs is not None else None,
+                evaluator_options=options or None,
                 progress=bar.update, where="fgir search")
     except SearchUsageError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
     print(summary_text(result))
+    if result.test is not None:
+        figures = ", ".join(f"{k} {v:.4f}" for k, v in result.test.items())
+        print(f"best #{result.best['index']} on the test split (never used to select): {figures}")
     return EXIT_OK
 
 
@@ -50,4 +56,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-macs", type=int, metavar="N", help="candidates above N MACs are invalid")
     p.add_argument("--max-params", type=int, metavar="N", help="candidates above N parameters are invalid")
     p.add_argument("--epochs", type=int, metavar="N", help="train evaluator: epochs per candidate")
+    p.add_argument("--data", metavar="PATH",
+                   help="train evaluator (implied): an image folder, an .npz with x and y, or 'digits' "
+                        "(default: the bundled digits, 75/25)")
+    p.add_argument("--val", metavar="PATH", help="train evaluator: the validation data that selects "
+                                                 "(default: a fixed fifth of --data)")
+    p.add_argument("--test", metavar="PATH", help="train evaluator: test data, scored for the best only "
+                                                  "(default: a fixed fifth of --data)")
     p.set_defaults(func=cmd_search)

@@ -48,6 +48,7 @@ class SearchResult:
     outdir: Path | None
     exhausted: bool           # the algorithm ran out of new candidates before the budget
     evaluated: int            # rows evaluated by this run (the others were replayed)
+    test: dict[str, Any] | None = None   # the best candidate on the test split (train evaluator with data)
 
 
 def candidate_seed(seed: int, key: str) -> int:
@@ -176,10 +177,22 @@ def run_search(spec: str | Path | Space, outdir: str | Path | None = None, *,
                     progress(len(rows), target, row, best)
             algo.tell([*replayed, *fresh])
     top = best_row(rows, config.objectives)
+    test = _test_metrics(space, top, config, scorer) if top is not None else None
     if store is not None and top is not None:
-        store.write_best(best_spec_text(space, top, config))
+        store.write_best(best_spec_text(space, top, config, store.outdir, test))
     return SearchResult(rows, pareto_front(rows, config.objectives), top, config, space,
-                        store.outdir if store is not None else None, exhausted, evaluated)
+                        store.outdir if store is not None else None, exhausted, evaluated, test)
+
+
+def _test_metrics(space: Space, row: Row, config: SearchConfig, scorer: Any) -> dict[str, Any] | None:
+    """The best candidate on the evaluator's test split, which no candidate was selected by."""
+    import fgir
+
+    measure = getattr(scorer, "test_metrics", None)
+    if measure is None:
+        return None
+    graph = fgir.compile(fgir.loads(space.freeze(row["values"]), space.file), input=config.input)
+    return measure(graph, seed=candidate_seed(config.seed, row["hash"]))
 
 
 def _better(current: Row | None, row: Row, config: SearchConfig) -> Row | None:
@@ -191,15 +204,50 @@ def _better(current: Row | None, row: Row, config: SearchConfig) -> Row | None:
     return current
 
 
-def best_spec_text(space: Space, row: Row, config: SearchConfig) -> str:
-    """best.yaml: the best candidate as a complete spec, with a header saying where it came from."""
+def best_spec_text(space: Space, row: Row, config: SearchConfig, outdir: Path | None = None,
+                   test: dict[str, Any] | None = None) -> str:
+    """best.yaml: the best candidate as a complete spec, with a header saying where it came from.
+
+    It records what the search compiled and trained on, so that ``fgir compile`` and ``fgir train`` of
+    best.yaml see the same: ``input:`` (the search's ``--input``) and, with the train evaluator,
+    ``dataset:`` (``data``, ``val``, ``test``; paths relative to best.yaml's folder, or ``digits``).
+    """
     objectives = ", ".join(str(o) for o in config.objectives)
     header = [f"# The best candidate of `fgir search {space.file}` by {objectives}:",
               f"# #{row['index']} (hash {row['hash']}), params {row.get('params')}, "
               f"MACs {row.get('macs')}, metrics {json.dumps(row.get('metrics', {}))}",
               *(f"#   {key}: {json.dumps(value)}" for key, value in _values(space, row)),
+              *([f"# on the test split (never used to select): {json.dumps(test)}"] if test else []),
               "# hyper_parameters and search_algorithm are left out: this spec is one network."]
-    return "\n".join(header) + "\n" + space.freeze(row["values"])
+    return "\n".join(header) + "\n" + _with_records(space.freeze(row["values"]), config, outdir)
+
+
+def _with_records(text: str, config: SearchConfig, outdir: Path | None) -> str:
+    """The frozen spec with ``input:`` and ``dataset:`` as the search used them (unchanged when neither)."""
+    import os
+
+    import yaml
+
+    from fgir.search.frozen import dump_spec
+
+    data = {}
+    if config.evaluator == "train":
+        given = {k: config.evaluator_options.get(k) for k in ("data", "val", "test")}
+        given["data"] = given["data"] or "digits"
+        where = Path(outdir or ".").resolve()
+        data = {k: v if v == "digits" else os.path.relpath(Path(v).resolve(), where)
+                for k, v in given.items() if v is not None}
+    if config.input is None and not data:
+        return text
+    tree = yaml.safe_load(text)
+    if "search_space" not in tree:
+        tree = {"search_space": tree}
+    if config.input is not None:
+        tree = {"input": str(config.input), **{k: v for k, v in tree.items() if k != "input"}}
+    if data:
+        section = tree.get("dataset") if isinstance(tree.get("dataset"), dict) else {}
+        tree["dataset"] = {**{k: v for k, v in section.items() if k not in ("data", "data_path")}, **data}
+    return dump_spec(tree)
 
 
 def _values(space: Space, row: Row) -> Iterable[tuple[str, Any]]:

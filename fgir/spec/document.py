@@ -4,11 +4,23 @@ Accepted forms (SEMANTICS.md): a file with ``search_space:`` (plus optionally
 ``search_algorithm:`` and other sections), or a file that is the search space
 alone (``type: FineGrainedSpace`` at the top).
 
+Beside ``search_space:`` a document may hold (the bare form has none of these):
+
+- ``input: 3x16x16`` (or ``[3, 16, 16]``): the input size ``fgir.compile`` uses
+  when none is passed (``--input`` and ``input=`` still override it); without it
+  the network's stem decides.  ``fgir search`` writes it into best.yaml, so a
+  network searched at 3x16x16 recompiles at 3x16x16.
+- ``trainer:`` and ``dataset:``: the training recipe ``fgir train`` reads (Vega
+  configs carry both); their keys are checked there (:mod:`fgir.training.recipe`).
+
 Example:
     >>> from fgir.spec.yaml_loader import load_yaml_text
     >>> doc = parse_document(load_yaml_text("type: FineGrainedSpace\\nmodules: [m]\\nm: {type: ReLU}\\n"))
     >>> [m.name for m in doc.modules]
     ['m']
+    >>> doc = parse_document(load_yaml_text("input: 3x16x16\\nsearch_space: {modules: [m], m: {type: ReLU}}\\n"))
+    >>> doc.input
+    (3, 16, 16)
 """
 
 from __future__ import annotations
@@ -17,10 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fgir.diagnostics import Diagnostics, Loc, Origin, did_you_mean
+from fgir.ir.types import TensorType
 from fgir.spec.yaml_loader import SList, SMap
 
 SPACE_TYPE = "FineGrainedSpace"
 SPACE_KEYS = ("type", "modules", "hyper_parameters")
+RECIPE_SECTIONS = ("trainer", "dataset")
 
 
 @dataclass
@@ -42,10 +56,35 @@ class SpecDocument:
     modules: list[ModuleEntry] = field(default_factory=list)
     hyper_parameters: SMap | None = None
     search_algorithm: SMap | None = None
+    input: tuple[int, ...] | None = None     # the document's ``input:`` (C, H, W), when given
+    input_origin: Origin | None = None
+    trainer: SMap | None = None              # the recipe sections, when given (checked by fgir train)
+    dataset: SMap | None = None
 
 
 def _fail(diags: Diagnostics, loc: Loc, path: str, message: str, hint: str | None = None) -> None:
     diags.error(Origin(loc, path), message, hint=hint)
+
+
+def _document_sections(root: SMap, doc: SpecDocument, diags: Diagnostics) -> None:
+    """``input:``, ``trainer:`` and ``dataset:`` beside ``search_space:``."""
+    if "input" in root:
+        value, origin = root["input"], Origin(root.value_loc("input"), "input")
+        text = "x".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        try:
+            if isinstance(value, bool) or not isinstance(value, (str, int, list)):
+                raise ValueError(f"expected CxHxW such as 3x32x32, got {value!r}")
+            doc.input, doc.input_origin = TensorType.parse(text).dims, origin
+        except ValueError as exc:
+            diags.error(origin, str(exc))
+    for name in RECIPE_SECTIONS:
+        section = root.get(name)
+        if section is None:
+            continue
+        if isinstance(section, SMap):
+            setattr(doc, name, section)
+        else:
+            _fail(diags, root.value_loc(name), name, "must be a mapping")
 
 
 def parse_document(root: Any, diags: Diagnostics | None = None, file: str | None = None) -> SpecDocument:
@@ -83,6 +122,8 @@ def _parse(root: Any, diags: Diagnostics, file: str | None) -> SpecDocument:
             doc.search_algorithm = algorithm
         else:
             _fail(diags, root.value_loc("search_algorithm"), "search_algorithm", "must be a mapping")
+    if space is not root:
+        _document_sections(root, doc, diags)
 
     space_type = space.get("type", SPACE_TYPE)
     if space_type != SPACE_TYPE:

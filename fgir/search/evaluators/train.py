@@ -1,8 +1,21 @@
-"""The train evaluator: a short training run on scikit-learn's bundled digits, no downloads.
+"""The train evaluator: a short training run per candidate, scored on a held-out split. No downloads.
 
-The 8x8 grey digits are resized (bilinear) to the network's input size and
-replicated to its channels, split 75/25 (stratified, fixed), and the compiled
-model is trained for ``epochs`` with Adam, then scored on the held-out quarter.
+Without ``data`` it trains on scikit-learn's bundled digits (the 8x8 grey
+digits resized to the network's input, replicated to its channels, split
+75/25, stratified, fixed: :func:`fgir.data.digits.digits_tensors`) and scores
+the held-out quarter.  With ``data`` (an image folder or an ``.npz``, as
+``fgir train`` reads them: :mod:`fgir.data.sources`) a candidate trains on
+the training split and ``accuracy`` is its validation split's, which the search
+selects by; the test split (``test``, else a fixed fifth of ``data``; the
+validation split is ``val``, else a fixed fifth of the rest) is never seen
+during the search and is scored for the best candidate only
+(:meth:`TrainEvaluator.test_metrics`, which ``run_search`` calls at the end).
+
+Each candidate trains for ``epochs`` with Adam (:class:`fgir.training.loop.Trainer`
+with ``adamw``, no weight decay, a constant rate), its weights and data order from
+its seed.  ``on_epoch(epoch, row)`` is called after every epoch with the
+epoch's figures (``val_accuracy`` among them); returning true stops that
+candidate's training early, and its metrics are those of the last epoch run.
 Runs on CUDA when available.  On the CPU it uses ``threads`` threads (default 1)
 so that results do not depend on the machine's core count or on ``--workers``:
 parallelism comes from evaluating several candidates at once.  torch is
@@ -18,32 +31,69 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable
 
-from fgir.data.digits import NUM_CLASSES, digits_tensors
+from fgir.data.digits import digits_tensors
 from fgir.ir.graph import Graph
 
 TRAIN_METRICS = ("accuracy", "loss")
+TEST_METRICS = ("test_accuracy", "test_loss")
+HELD_OUT = 0.2
+
+
+@functools.lru_cache(maxsize=4)
+def _splits(data: str, val: str | None, test: str | None, dims: tuple[int, ...], classes: int) -> tuple[Any, ...]:
+    """(train, val, test) of a user's data set, loaded once per process and input size."""
+    from fgir.data.sources import load_images, split
+
+    everything = load_images(data, dims, num_classes=classes)
+    rest, held_test = split(everything, HELD_OUT) if test is None else (
+        everything, load_images(test, dims, num_classes=classes))
+    train, held_val = split(rest, HELD_OUT) if val is None else (rest, load_images(val, dims, num_classes=classes))
+    return train, held_val, held_test
 
 
 class TrainEvaluator:
-    """Train briefly on digits; reports ``accuracy`` (held-out) and the last epoch's ``loss``."""
+    """Train briefly; reports ``accuracy`` (held-out) and the last epoch's ``loss``."""
 
     name = "train"
     metrics = TRAIN_METRICS
 
     def __init__(self, epochs: int = 1, batch_size: int = 64, lr: float = 0.002, threads: int = 1,
-                 limit: int | None = None) -> None:
+                 limit: int | None = None, data: str | None = None, val: str | None = None,
+                 test: str | None = None, on_epoch: Callable[[int, dict], Any] | None = None) -> None:
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
         self.threads, self.limit = threads, limit
+        self.data, self.val, self.test, self.on_epoch = data, val, test, on_epoch
 
     def options(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
-                "threads": self.threads, "limit": self.limit}
+                "threads": self.threads, "limit": self.limit, "data": self.data, "val": self.val,
+                "test": self.test}
 
-    def __call__(self, graph: Graph, seed: int = 0) -> dict[str, float]:
+    def _sets(self, graph: Graph) -> tuple[Any, Any, Any]:
+        from fgir.data.sources import ImageSet
+        from fgir.training.run import class_count
+
+        dims = tuple(graph.meta["input"])
+        if self.data is None:
+            x_train, y_train, x_test, y_test = digits_tensors(*dims, self.limit)
+            return ImageSet(x_train, y_train, "digits"), ImageSet(x_test, y_test, "digits"), None
+        train, val, test = _splits(self.data, self.val, self.test, dims, class_count(graph))
+        if self.limit and self.limit < len(train):   # a fixed sample: an image folder's split is in class order
+            import torch
+
+            train = train.subset(torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:self.limit])
+        return train, val, test
+
+    def _trained(self, graph: Graph, seed: int, train: Any, val: Any, on_epoch: Any) -> Any:
         import torch
+
         import fgir
+        from fgir.training.loop import Trainer
+        from fgir.training.recipe import Recipe
+        from fgir.training.run import class_count
 
         cuda = torch.cuda.is_available()
         device = torch.device("cuda" if cuda else "cpu")
@@ -51,38 +101,31 @@ class TrainEvaluator:
             torch.set_num_threads(self.threads)
         else:
             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-        c, h, w = graph.meta["input"]
-        x_train, y_train, x_test, y_test = digits_tensors(c, h, w, self.limit)
+        if int(train.y.max()) >= class_count(graph):
+            raise ValueError(f"the data has {int(train.y.max()) + 1} classes; the network has "
+                             f"{class_count(graph)} outputs")
+        recipe = Recipe(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer="adamw",
+                        weight_decay=0.0, schedule="constant", seed=seed, device=device.type)
         model = fgir.to_torch(graph, seed=seed).to(device)
-        generator = torch.Generator().manual_seed(seed)
-        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
-        total, count = 0.0, 0
-        for _ in range(self.epochs):
-            model.train()
-            order = torch.randperm(len(x_train), generator=generator)
-            total, count = 0.0, 0
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                if len(idx) < 2:
-                    continue   # BatchNorm cannot train on a batch of one
-                xb, yb = x_train[idx].to(device), y_train[idx].to(device)
-                out = model(xb)
-                if out.shape[1] < NUM_CLASSES:
-                    raise ValueError(f"the train evaluator needs {NUM_CLASSES} outputs (digits); "
-                                     f"the network has {out.shape[1]}")
-                loss = torch.nn.functional.cross_entropy(out, yb)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total, count = total + float(loss.detach()) * len(idx), count + len(idx)
-        model.eval()
-        correct = 0
-        with torch.no_grad():
-            for start in range(0, len(x_test), 256):
-                out = model(x_test[start:start + 256].to(device))
-                correct += int((out.argmax(1).cpu() == y_test[start:start + 256]).sum())
-        return {"accuracy": round(correct / len(x_test), 6),
-                "loss": round(total / max(count, 1), 6)}
+        trainer = Trainer(model, train, val, recipe, device, on_epoch=on_epoch,
+                          evaluate_every_epoch=on_epoch is not None)
+        trainer.run()
+        return trainer
+
+    def __call__(self, graph: Graph, seed: int = 0) -> dict[str, float]:
+        train, val, _ = self._sets(graph)
+        trainer = self._trained(graph, seed, train, val, self.on_epoch)
+        last = trainer.history[-1]
+        accuracy = last["val_accuracy"] if "val_accuracy" in last else trainer.evaluate(val)[1]
+        return {"accuracy": round(accuracy, 6), "loss": round(last["loss"], 6)}
+
+    def test_metrics(self, graph: Graph, seed: int = 0) -> dict[str, float] | None:
+        """The best candidate scored on the test split (trained again from its seed); None without one."""
+        train, val, test = self._sets(graph)
+        if test is None:
+            return None
+        loss, accuracy = self._trained(graph, seed, train, val, None).evaluate(test)
+        return {"test_accuracy": round(accuracy, 6), "test_loss": round(loss, 6)}
 
 
-__all__ = ["TRAIN_METRICS", "TrainEvaluator"]
+__all__ = ["TEST_METRICS", "TRAIN_METRICS", "TrainEvaluator"]
