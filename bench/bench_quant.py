@@ -1,106 +1,198 @@
-"""Low-bit ONNX models: file size and ONNX Runtime latency of float, all-int8, mixed 4/8 and all-int4.
+"""Quantized models in ONNX Runtime: latency and size against float and against ORT's own quantizer; accuracy.
 
-Prints, in one run, for CIFAR ResNet-20 (3x32x32) and ResNet-18 (3x224x224), each
-with seed-0 weights and the tests' random BatchNorm statistics:
-  * file size of fgir's .onnx (BatchNorm folded), and its ratio to the float model's;
-  * ONNX Runtime CPU latency, batch 1, a fixed thread count, default optimisation level
-    (median, the models taking turns), and its ratio to the float model's.
-Models: float; int8 (every conv but the stem: 8-bit weights and activations); mixed (the
-guide's 4/8-bit lists, ResNet-20 only: the guide's ResNet-18 lists do not fit it); int4
-(every conv but the stem: 4-bit weights and activations, INT4/UINT4 storage).
+Prints, in one run:
+  * latency of ResNet-18 (3x224x224) and ResNet-20 (3x32x32), the same float weights behind every model:
+    fgir float, fgir int8 (integer kernels), fgir 4-bit speed form (4-bit codes in INT8, 8-bit
+    activations), fgir 4-bit storage form (INT4 weights run in float), and
+    onnxruntime.quantization.quantize_static (QDQ, per-channel, U8S8) calibrated on the same batches;
+    at 1 and 2 intra-op threads, batch 1 and 8.  Each ONNX Runtime session runs alone (created, timed,
+    closed: an idle session's spinning threads slow the next one), the models taking turns over rounds;
+    medians; each ratio against fgir float measured in the same rounds.
+  * file sizes, and their ratio to float.
+  * accuracy on digits of a ResNet-20 trained in this run (3x32x32, a few epochs): torch float, fgir
+    int8 ONNX (post-training, calibrated), quantize_static on the same weights; the share of each
+    quantization point's codes torch and ONNX Runtime agree on, and the argmax agreement.
+Targets: fgir int8 <= 0.40x float (ResNet-18), <= 0.65x (ResNet-20); <= 1.05x quantize_static's latency;
+the 4-bit speed form within 1.1x of int8; int8 accuracy within 0.5 points of float, not below
+quantize_static's; codes >= 99.9% identical per point; argmax >= 99.5%.
 
-Quantized layers run as QuantizeLinear/DequantizeLinear around a float Conv: ONNX Runtime
-dequantizes the stored codes at every run (INT4 has no integer conv kernel on the CPU, and
-fgir keeps biases out of the Conv so that they are not rounded to int32; see
-fgir/backends/onnx_quant.py), so smaller files are expected to be slower, not faster.
-
-Run: python bench/bench_quant.py [--threads N] [--latency-runs N] [--specs resnet20,resnet18]
+Run: python bench/bench_quant.py [--rounds N] [--runs N] [--epochs N] [--specs resnet18,resnet20]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GUIDE = ROOT / "examples" / "quant_resnet20.yaml"
-DEPTHS = {"resnet20": 20, "resnet18": 18}
+DEPTHS = {"resnet18": 18, "resnet20": 20}
 
 
-def spec_text(depth: int, bits: int | None) -> str:
-    modules = "resnet, process" if bits else "resnet"
-    text = f"search_space:\n  modules: [{modules}]\n  resnet: {{type: ResNet, depth: {depth}}}\n"
-    if bits:
-        text += f"  process: {{type: Quant, nbit_w_list: {bits}, nbit_a_list: {bits}}}\n"
+def spec_text(depth: int, w: int | None = None, a: int | None = None) -> str:
+    text = f"search_space:\n  modules: [resnet{', process' if w else ''}]\n  resnet: {{type: ResNet, depth: {depth}}}\n"
+    if w:
+        text += f"  process: {{type: Quant, nbit_w_list: {w}, nbit_a_list: {a}}}\n"
     return text
 
 
-def variants(name: str) -> dict[str, str | Path]:
-    """model kind → spec text or file."""
-    depth = DEPTHS[name]
-    kinds: dict[str, str | Path] = {"float": spec_text(depth, None), "int8": spec_text(depth, 8)}
-    if name == "resnet20":
-        kinds["mixed 4/8"] = GUIDE
-    kinds["int4"] = spec_text(depth, 4)
-    return kinds
+def session(path: str, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
-def bench_network(name: str, args, folder: Path) -> list[dict]:
-    import numpy as np
+def one_at_a_time(paths: dict[str, str], x, threads: int, rounds: int, runs: int) -> dict[str, float]:
+    """Median seconds per run of each model; one session alive at a time, the models taking turns."""
+    times: dict[str, list[float]] = {kind: [] for kind in paths}
+    kinds = list(paths)
+    for r in range(rounds):
+        for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
+            sess = session(paths[kind], threads)
+            for _ in range(3):
+                sess.run(None, {"input": x})
+            start = time.perf_counter()
+            for _ in range(runs):
+                sess.run(None, {"input": x})
+            times[kind].append((time.perf_counter() - start) / runs)
+            del sess
+    return {kind: statistics.median(t) for kind, t in times.items()}
+
+
+def quantize_static_model(float_path: Path, out: Path, batches) -> None:
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter([{"input": b.numpy()} for b in batches])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    quantize_static(str(float_path), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
+def models(name: str, folder: Path, module=None, batches=None) -> dict[str, Path]:
+    """Every model kind of one network, from the same float weights (fresh with BN statistics unless given)."""
+    import torch
 
     import fgir
-    from bench_onnx import interleaved_medians, ort_session
-    from test_onnx_backend import with_bn_statistics   # the tests' weights: BN statistics not trivial
+    from fgir.backends.torch.calibrate import calibrate
+    from fgir.testing.weights import randomize_batch_norm
 
-    rows, runners = [], {}
-    x = None
-    for kind, spec in variants(name).items():
-        graph = fgir.compile(spec if isinstance(spec, Path) else fgir.loads(spec))
-        path = folder / f"{name}.{kind.replace(' ', '').replace('/', '_')}.onnx"
-        fgir.to_onnx(graph, path, weights=with_bn_statistics(fgir.to_torch(graph, seed=0)))
-        if x is None:
-            x = np.random.default_rng(0).standard_normal((1, *graph.meta["input"]), np.float32)
-        sess = ort_session(str(path), args.threads)
-        runners[kind] = lambda sess=sess: sess.run(None, {"input": x})
-        rows.append({"name": name, "kind": kind, "bytes": path.stat().st_size})
-    latency = interleaved_medians(runners, args.latency_runs)
-    for row in rows:
-        row["latency"] = latency[row["kind"]]
-    return rows
+    depth = DEPTHS[name]
+    graph = fgir.compile(fgir.loads(spec_text(depth)))
+    module = module or randomize_batch_norm(fgir.to_torch(graph, seed=0), 1)
+    size = graph.meta["input"]
+    batches = batches or [torch.randn(8, *size, generator=torch.Generator().manual_seed(i)) for i in range(4)]
+    paths = {"float": folder / f"{name}.float.onnx"}
+    fgir.to_onnx(graph, paths["float"], weights=module)
+    for kind, (w, a, form) in {"int8": (8, 8, "integer"), "4-bit speed": (4, 8, "integer"),
+                               "4-bit storage": (4, 8, "storage")}.items():
+        quant = fgir.compile(fgir.loads(spec_text(depth, w, a)))
+        paths[kind] = folder / f"{name}.{kind.replace(' ', '_')}.onnx"
+        fgir.to_onnx(quant, paths[kind], weights=module, calibrate=batches, form=form)
+    paths["quantize_static"] = folder / f"{name}.quantize_static.onnx"
+    quantize_static_model(paths["float"], paths["quantize_static"], batches)
+    return paths
 
 
-def report(rows: list[dict], args) -> None:
-    import onnx
-    import onnxruntime
+def bench_latency(name: str, folder: Path, args) -> None:
+    import numpy as np
 
-    print(f"\nonnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}; {os.cpu_count()} CPUs; "
-          f"latency: CPUExecutionProvider, {args.threads} threads, batch 1, median of {args.latency_runs}\n")
-    print(f"{'network':<10} {'model':<10} {'file':>10} {'/float':>7} {'latency':>10} {'/float':>7}")
-    for row in rows:
-        base = next(r for r in rows if r["name"] == row["name"] and r["kind"] == "float")
-        print(f"{row['name']:<10} {row['kind']:<10} {row['bytes'] / 1e6:>8.2f}MB "
-              f"{row['bytes'] / base['bytes']:>7.3f} {row['latency'] * 1e3:>8.2f}ms "
-              f"{row['latency'] / base['latency']:>7.2f}")
+    paths = models(name, folder)
+    shape = (3, 224, 224) if name == "resnet18" else (3, 32, 32)
+    print(f"\n{name}: file size")
+    for kind, path in paths.items():
+        print(f"  {kind:<16} {path.stat().st_size / 1e6:8.2f} MB  {path.stat().st_size / paths['float'].stat().st_size:6.3f}x")
+    for threads in (1, 2):
+        for batch in (1, 8):
+            x = np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32)
+            medians = one_at_a_time({k: str(p) for k, p in paths.items()}, x, threads, args.rounds, args.runs)
+            base, theirs = medians["float"], medians["quantize_static"]
+            print(f"{name}: {threads} thread{'s' if threads > 1 else ''}, batch {batch}")
+            for kind, t in medians.items():
+                print(f"  {kind:<16} {t * 1e3:8.2f} ms  {t / base:6.3f}x float  {t / theirs:6.3f}x quantize_static"
+                      + (f"  {t / medians['int8']:6.3f}x int8" if kind.startswith("4-bit") else ""))
+
+
+def bench_accuracy(folder: Path, args) -> None:
+    """A ResNet-20 trained by fgir train on digits, quantized after training (fgir, and ORT's quantizer)."""
+    import numpy as np
+    import torch
+
+    import fgir
+    from fgir.backends.torch.calibrate import calibrate
+    from fgir.data import calibration_batches, load_images, split
+    from quant_parity import code_agreement, layerwise_code_agreement
+
+    dims = (3, 32, 32)
+    start = time.perf_counter()
+    spec = folder / "resnet20.yaml"
+    spec.write_text(spec_text(20))
+    fgir.train(spec, folder / "float.pt", data="digits", epochs=args.epochs, seed=0, progress=None)
+    model = fgir.load_model(folder / "float.pt").eval()
+    trained = time.perf_counter() - start
+    held_out = split(load_images("digits", dims), 0.2)[1]    # fgir train's validation split
+    x, y = held_out.x, held_out.y.numpy()
+    with torch.no_grad():
+        float_acc = float((model(x).argmax(1).numpy() == y).mean())
+    calibration = calibration_batches("digits", dims, 8)     # what --calibrate 8 uses
+    quant = fgir.compile(fgir.loads(spec_text(20, 8, 8)))
+    qmodule = fgir.to_torch(quant)
+    qmodule.load_state_dict(model.state_dict(), strict=False)    # the float weights; ranges from calibration
+    calibrate(qmodule, calibration, method=args.calibration)
+    qmodel = fgir.to_onnx(quant, folder / "q.onnx", weights=qmodule.eval())
+    fgir.to_onnx(fgir.compile(fgir.loads(spec_text(20))), folder / "f.onnx", weights=model)
+    quantize_static_model(folder / "f.onnx", folder / "qs.onnx", calibration)
+
+    def ort_accuracy(path: Path) -> float:
+        out = session(str(path), 2).run(None, {"input": x.numpy()})[0]
+        return float((out.argmax(1) == y).mean())
+
+    qat_spec = folder / "resnet20_int8.yaml"     # QAT: one epoch of fgir train from the float weights
+    qat_spec.write_text(spec_text(20, 8, 8))
+    fgir.train(qat_spec, folder / "qat.pt", data="digits", epochs=1, lr=0.01, weights=folder / "float.pt",
+               seed=0, progress=None)
+    fgir.to_onnx(quant, folder / "qat.onnx", weights=folder / "qat.pt")
+    _, want, got = code_agreement(quant, qmodule, qmodel, x.numpy())
+    layerwise = layerwise_code_agreement(quant, qmodule, qmodel, x[:64].numpy())
+    print(f"\nResNet-20 on digits (3x32x32; fgir train, {args.epochs} epochs, {trained:.0f} s; {len(y)} held-out images)")
+    print(f"  torch float          {float_acc * 100:6.2f}%")
+    print(f"  fgir int8 (ORT)      {ort_accuracy(folder / 'q.onnx') * 100:6.2f}%   post-training, "
+          f"{len(calibration)} calibration batches of 32, {args.calibration}")
+    print(f"  quantize_static      {ort_accuracy(folder / 'qs.onnx') * 100:6.2f}%   the same batches")
+    print(f"  fgir int8 QAT (ORT)  {ort_accuracy(folder / 'qat.onnx') * 100:6.2f}%   one more epoch of fgir train, "
+          "quantized, from the float weights")
+    print(f"  codes identical      {min(layerwise.values()) * 100:6.3f}% at the worst of {len(layerwise)} points "
+          f"(each from torch's codes before it), {np.mean(list(layerwise.values())) * 100:.4f}% on average")
+    print(f"  argmax agreement     {(want.argmax(1) == got.argmax(1)).mean() * 100:6.2f}% (torch fake-quant vs ORT)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1),
-                        help="ONNX Runtime intra-op threads")
-    parser.add_argument("--latency-runs", type=int, default=50, help="timed inference runs of each model")
-    parser.add_argument("--specs", default=",".join(DEPTHS), help="networks, comma separated")
+    parser.add_argument("--rounds", type=int, default=5, help="turns each model gets")
+    parser.add_argument("--runs", type=int, default=20, help="timed runs a turn")
+    parser.add_argument("--epochs", type=int, default=3, help="training epochs for the accuracy check")
+    parser.add_argument("--specs", default=",".join(DEPTHS), help="networks for latency, comma separated")
+    parser.add_argument("--calibration", default="percentile", help="fgir's calibration method (minmax, "
+                        "percentile, mse) for the accuracy check")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "tests"))
-    sys.path.insert(0, str(ROOT / "bench"))
-    rows = []
+    import onnxruntime
+
+    print(f"onnxruntime {onnxruntime.__version__}; {os.cpu_count()} CPUs; CPUExecutionProvider")
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.specs.split(","):
-            print(f"benchmarking {name} ...", flush=True)
-            rows.extend(bench_network(name, args, Path(tmp)))
-    report(rows, args)
+        for name in filter(None, args.specs.split(",")):
+            bench_latency(name, Path(tmp), args)
+        bench_accuracy(Path(tmp), args)
 
 
 if __name__ == "__main__":

@@ -33,15 +33,17 @@ def check_opset(opset: int) -> int:
     return check(opset)
 
 
-def calibration_batches(graph: Graph, count: int) -> list:
-    """``count`` batches of 32 images of scikit-learn's bundled digits, shaped for ``graph``'s input.
+def calibration_batches(graph: Graph, count: int, data: str | Path = "digits") -> list:
+    """``count`` batches of 32 images from ``data`` (an image folder, an ``.npz``, or the bundled
+    ``digits``), prepared for ``graph``'s input exactly as ``fgir train`` prepares them.
 
-    What ``fgir compile --calibrate N`` calibrates on (fgir downloads nothing).
-    ImportError without scikit-learn; ValueError for more batches than the data holds.
+    What ``fgir compile --calibrate N [--calibrate-data PATH]`` calibrates on (fgir downloads
+    nothing).  A DataError (an FgirError) names bad data; ImportError without scikit-learn for
+    the digits; ValueError for a count below 1.
     """
-    from fgir.backends.torch.calibrate import digits_batches
+    from fgir.data import calibration_batches as batches
 
-    return digits_batches(graph.meta["input"], count)
+    return batches(data, graph.meta["input"], count)
 
 
 def quantizes_activations(graph: Graph) -> bool:

@@ -52,3 +52,41 @@ def code_agreement(graph, module: torch.nn.Module, model: onnx.ModelProto,
     got, theirs = onnx_codes(model, x, points)
     agreement = {p: float((theirs[p].astype(np.int64) == mine[p].astype(np.int64)).mean()) for p in points}
     return agreement, want, got
+
+
+def layerwise_code_agreement(graph, module: torch.nn.Module, model: onnx.ModelProto, x: np.ndarray,
+                             limit: int | None = None) -> dict[str, float]:
+    """Per point, the share of codes ONNX Runtime computes *from torch's codes of the points before it*
+    (the integer op between them alone: no flipped tie upstream carries over).  ``limit`` checks that
+    many points, spread over the network."""
+    _, mine = torch_codes(module, torch.from_numpy(x))
+    points = [p for p in graph.meta["quant"]["points"] if graph[p].attrs["tie"] is None]
+    if limit is not None and len(points) > limit:
+        points = [points[round(i * (len(points) - 1) / (limit - 1))] for i in range(limit)]
+    produced = {out: node for node in model.graph.node for out in node.output}
+    constants = {t.name for t in model.graph.initializer}
+    codes_of = {p: f"{p}/clipped" if f"{p}/clipped" in produced else f"{p}/codes"
+                for p in graph.meta["quant"]["points"] if graph[p].attrs["tie"] is None}
+    point_of = {tensor: p for p, tensor in codes_of.items()}
+    network_input = model.graph.input[0].name
+    extractor = onnx.utils.Extractor(model)
+    out: dict[str, float] = {}
+    for point in points:
+        inputs, stack, seen = set(), [codes_of[point]], set()
+        while stack:
+            for name in produced[stack.pop()].input:
+                if not name or name in constants or name in seen:
+                    continue
+                seen.add(name)
+                if name == network_input or point_of.get(name, point) != point:
+                    inputs.add(name)
+                else:
+                    stack.append(name)
+        sub = extractor.extract_model(sorted(inputs), [codes_of[point]])
+        feeds = {name: x if name == network_input else mine[point_of[name]].astype(np.uint8) for name in inputs}
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        session = ort.InferenceSession(sub.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        got = session.run(None, feeds)[0]
+        out[point] = float((got.astype(np.int64) == mine[point].astype(np.int64)).mean())
+    return out

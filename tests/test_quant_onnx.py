@@ -28,7 +28,7 @@ from fgir.backends.torch.calibrate import calibrate  # noqa: E402
 from fgir.cli import main  # noqa: E402
 from fgir.data.digits import digits_tensors  # noqa: E402
 from fgir.testing.weights import randomize_batch_norm  # noqa: E402
-from quant_parity import code_agreement, onnx_codes  # noqa: E402
+from quant_parity import code_agreement, layerwise_code_agreement, onnx_codes  # noqa: E402
 
 GUIDE = EXAMPLES / "quant_resnet20.yaml"
 SIZE = 8                      # digits' own size: the QAT run takes seconds
@@ -142,6 +142,15 @@ def test_post_training_quantization_from_the_cli(tmp_path, capsys):
                  "--calibrate", "2", "--calibration", "mse"]) == 0
     ops = optimized_ops(onnx.load(str(out)), tmp_path)
     assert ops["QLinearConv"] == 21 and ops["QLinearAdd"] == 9
+    # the user's own data: an .npz of images (here the digits, as 8-bit images)
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    np.savez(tmp_path / "mine.npz", x=(digits.images * 255 / 16).astype(np.uint8), y=digits.target)
+    assert main(["compile", str(quant), "-o", str(out), "--weights", str(tmp_path / "float.pt"),
+                 "--calibrate", "3", "--calibrate-data", str(tmp_path / "mine.npz")]) == 0
+    assert main(["compile", str(quant), "-o", str(out), "--weights", str(tmp_path / "float.pt"),
+                 "--calibrate", "3", "--calibrate-data", str(tmp_path / "none.npz")]) == 2
+    assert "none.npz" in capsys.readouterr().err
 
 
 # -- 4-bit: two honest forms -------------------------------------------------------------------------
@@ -210,10 +219,12 @@ def test_float_weights_with_a_quantized_input_stay_float_in_onnx_runtime(tmp_pat
     model = fgir.to_onnx(graph, weights=module)
     ops = optimized_ops(model, tmp_path)
     assert ops["QLinearConv"] == 1 and ops["Conv"] == 20     # the 8-bit stem is integer; the rest float
-    x = torch.randn(4, 3, 16, 16)
-    with torch.no_grad():
-        want = module(x).numpy()
-    assert np.abs(session(model).run(None, {"input": x.numpy()})[0] - want).max() <= 1e-4
+    # per point, from torch's codes before it: a float conv's last bit may flip one code at a rounding
+    # tie (that flip then cascades end to end); a weight ONNX Runtime quantized itself moves thousands
+    x = torch.randn(4, 3, 16, 16, generator=torch.Generator().manual_seed(0)).numpy()
+    agreement = layerwise_code_agreement(graph, module, model, x)
+    assert len(agreement) == sum(graph[p].attrs["tie"] is None for p in graph.meta["quant"]["points"]) > 20
+    assert min(agreement.values()) >= 0.9999, agreement
 
 
 def test_to_onnx_calibrates_a_copy_and_needs_batches():

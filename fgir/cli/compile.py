@@ -11,7 +11,7 @@ from fgir.cli.common import EXIT_OK, UsageError, add_common, positive_int, print
 from fgir.limits import DEFAULT_MAX_PARAMS
 
 ONNX_ONLY = {"weights": "--weights", "opset": "--opset", "keep_bn": "--keep-bn", "calibrate": "--calibrate",
-             "quant_form": "--quant-form", "calibration": "--calibration"}
+             "calibrate_data": "--calibrate-data", "quant_form": "--quant-form", "calibration": "--calibration"}
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -56,13 +56,15 @@ def _write_onnx(graph, out: Path, args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise UsageError(f"--opset {args.opset}: {exc}") from None
     check_size(graph, args.max_params)
-    batches = _calibration_batches(graph, args.calibrate) if args.calibrate else None
+    if args.calibrate_data and not args.calibrate:
+        raise UsageError("--calibrate-data says what to calibrate on; --calibrate N says how many batches")
+    batches = _calibration_batches(graph, args.calibrate, args.calibrate_data) if args.calibrate else None
     to_onnx(graph, out, weights=args.weights, seed=args.seed, opset=args.opset, keep_bn=args.keep_bn,
             calibrate=batches, calibration=args.calibration or "percentile", form=args.quant_form or "integer")
 
 
-def _calibration_batches(graph, count: int) -> list | None:
-    """--calibrate N: N batches of the bundled digits data (fgir downloads nothing; README, Quantization)."""
+def _calibration_batches(graph, count: int, data: str | None) -> list | None:
+    """--calibrate N [--calibrate-data PATH]: N batches of 32 images, the bundled digits by default."""
     from fgir.api import calibration_batches, quantizes_activations
 
     if not quantizes_activations(graph):
@@ -70,7 +72,7 @@ def _calibration_batches(graph, count: int) -> list | None:
               f"there is nothing to calibrate", file=sys.stderr)
         return None
     try:
-        return calibration_batches(graph, count)
+        return calibration_batches(graph, count, data or "digits")
     except ImportError as exc:
         raise UsageError(f"--calibrate calibrates on scikit-learn's bundled digits data ({exc}); "
                          f"pip install 'fgir[search]'") from None
@@ -97,6 +99,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="ONNX: set the quantization ranges from N batches of 32 images of scikit-learn's "
                         "bundled digits, resized to the input (post-training quantization of float weights; "
                         "default: the weights' own, from QAT)")
+    p.add_argument("--calibrate-data", metavar="PATH", default=None,
+                   help="ONNX: what --calibrate calibrates on: an image folder, an .npz with x and y, or "
+                        "'digits' (the default), prepared as fgir train prepares them")
     p.add_argument("--calibration", choices=("minmax", "percentile", "mse"), default=None,
                    help="ONNX: how --calibrate sets each range (default percentile: 99.99th, robust to outliers)")
     p.add_argument("--quant-form", choices=("integer", "storage"), default=None,

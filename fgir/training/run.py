@@ -109,8 +109,10 @@ def resolve_device(recipe: Recipe, where: str = "fgir train") -> Any:
     return device
 
 
-def load_weights(model: Any, path: str | Path) -> None:
-    """Fine-tune from ``path``: an fgir checkpoint or a state_dict, loaded weights-only, matching exactly."""
+def load_weights(model: Any, path: str | Path) -> bool:
+    """Fine-tune from ``path``: an fgir checkpoint or a state_dict, loaded weights-only, matching exactly
+    — but for a quantized network's ranges, which a float network's weights lack (QAT from float
+    weights).  Returns whether the ranges are still to be set (by calibration)."""
     import torch
 
     from fgir.backends.torch import CHECKPOINT_FORMAT
@@ -128,8 +130,10 @@ def load_weights(model: Any, path: str | Path) -> None:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise data_error(path, "holds no weights (an fgir checkpoint or a state_dict of tensors)")
     own = model.state_dict()
+    ranges = quantizer_ranges(model)
+    from_float = bool(ranges) and not any(k in state for k in ranges)
     shape = lambda t: "x".join(map(str, t.shape)) or "scalar"   # noqa: E731
-    kinds = (("lacks", [k for k in own if k not in state]),
+    kinds = (("lacks", [k for k in own if k not in state and not (from_float and k in ranges)]),
              ("has unexpected", [k for k in state if k not in own]),
              ("has other shapes for", [f"{k} ({shape(state[k])} there, {shape(v)} here)"
                                        for k, v in own.items() if k in state and state[k].shape != v.shape]))
@@ -137,7 +141,19 @@ def load_weights(model: Any, path: str | Path) -> None:
                 f"{', ...' if len(keys) > 2 else ''})" for what, keys in kinds if keys]
     if problems:
         raise data_error(path, "does not fit this network: it " + "; ".join(problems))
-    model.load_state_dict(state)
+    model.load_state_dict(state, strict=not from_float)
+    return from_float
+
+
+def quantizer_ranges(model: Any) -> set[str]:
+    """The state_dict names of a module's quantization points' ranges."""
+    from fgir.backends.torch.quant import FakeQuantize
+
+    return {f"{name}.{p}" for name, m in model.named_modules() if isinstance(m, FakeQuantize)
+            for p, _ in m.named_parameters()}
+
+
+CALIBRATION_IMAGES = 256   # QAT from float weights starts from ranges calibrated on this many training images
 
 
 def _data(recipe: Recipe, input_dims: list[int], classes: int, where: str) -> tuple[ImageSet, ImageSet]:
@@ -191,8 +207,10 @@ def train(spec: Any, output: str | Path | None = None, *, run_dir: str | Path | 
     device = resolve_device(recipe, where)
     train_set, val_set = _data(recipe, list(graph.meta["input"]), class_count(graph), where)
     model = fgir.to_torch(graph, seed=recipe.seed)
-    if weights is not None:
-        load_weights(model, weights)
+    if weights is not None and load_weights(model, weights):
+        from fgir.backends.torch.calibrate import calibrate
+
+        calibrate(model, [train_set.x[i:i + 64] for i in range(0, min(len(train_set), CALIBRATION_IMAGES), 64)])
     model.to(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

@@ -55,8 +55,8 @@ class Emitter:
         tensor.raw_data = array.tobytes()
         return name
 
-    def tensor_type(self, name: str, dims: tuple[int, ...]) -> ValueInfoProto:
-        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [self.batch, *dims])
+    def tensor_type(self, name: str, dims: tuple[int, ...], elem_type: int = TensorProto.FLOAT) -> ValueInfoProto:
+        return helper.make_tensor_value_info(name, elem_type, [self.batch, *dims])
 
     def raw(self, op_type: str, inputs: list[str], name: str, output: str, doc: str = "",
             **attrs: Any) -> str:

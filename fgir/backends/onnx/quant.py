@@ -85,12 +85,14 @@ def emit_point(em: "Emitter", node: Node, x: str) -> str:
         em.param(names[0], np.float32(scale))
         em.param(names[1], np.uint8(zero), np.uint8)
     codes = em.raw("QuantizeLinear", [x, *names], f"{node.name}/quantize", f"{node.name}/codes")
+    em.value_info.append(em.tensor_type(codes, node.type.dims, TensorProto.UINT8))
     bits = node.attrs["bits"]
     if bits < 8:    # the container saturates at 255: the k-bit codes stop at 2^k - 1
         low = em.param(f"{node.name}.min_code", np.uint8(0), np.uint8)
         high = em.param(f"{node.name}.max_code", np.uint8(activation_levels(bits)), np.uint8)
         codes = em.raw("Clip", [codes, low, high], f"{node.name}/clip", f"{node.name}/clipped",
                        f"{bits}-bit codes in an 8-bit container")
+        em.value_info.append(em.tensor_type(codes, node.type.dims, TensorProto.UINT8))
     return em.op("DequantizeLinear", [codes, *names], node, name=f"{node.name}/dequantize")
 
 

@@ -5,7 +5,7 @@ range is set by a method: ``minmax`` (the extremes seen), ``percentile`` (the
 ``percentile``-th of the values, and for a signed point the mirror one below: robust to
 outliers) or ``mse`` (the clip, among candidate ranges, whose quantization error on the
 values seen is smallest).  What ``fgir compile --calibrate`` and ``fgir.to_onnx(calibrate=...)``
-use; the bundled digits serve as stand-in data (:func:`digits_batches`).
+use; the data come from :func:`fgir.data.calibration_batches`.
 
 Example:
     >>> import fgir, torch
@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import torch
 from torch import nn
@@ -27,7 +27,6 @@ from fgir.backends.torch.quant import FakeQuantize
 METHODS = ("minmax", "percentile", "mse")
 SAMPLE = 1 << 20          # values kept per point (a random subset beyond that), to bound memory
 MSE_CANDIDATES = 64
-CALIBRATION_BATCH = 32
 
 
 class _Observer:
@@ -111,27 +110,3 @@ def calibrate(model: nn.Module, batches: Iterable[torch.Tensor], method: str = "
     for point, observer in observers.items():
         if observer.values:
             _set_range(point, observer, method, percentile)
-
-
-def digits_batches(input_dims: Sequence[int], count: int,
-                   batch_size: int = CALIBRATION_BATCH) -> list[torch.Tensor]:
-    """``count`` batches of scikit-learn's bundled digits, shaped for a network taking ``input_dims``.
-
-    What ``fgir compile --calibrate N`` calibrates on, since fgir downloads
-    nothing: the train evaluator's loader (8x8 digits resized bilinearly to
-    ``H x W``, replicated to ``C`` channels, normalised), its training split, in
-    order.  Needs scikit-learn (ImportError otherwise); more batches than the
-    split holds is a ValueError.
-
-    >>> [tuple(b.shape) for b in digits_batches((3, 32, 32), 2, batch_size=4)]
-    [(4, 3, 32, 32), (4, 3, 32, 32)]
-    """
-    from fgir.data.digits import digits_tensors    # lazy: scikit-learn
-
-    channels, height, width = input_dims
-    images = digits_tensors(channels, height, width, None)[0]
-    available = len(images) // batch_size
-    if not 1 <= count <= available:
-        raise ValueError(f"asked for {count} batches; the digits data holds {available} batches of "
-                         f"{batch_size} images ({len(images)} images)")
-    return [images[i * batch_size:(i + 1) * batch_size] for i in range(count)]
