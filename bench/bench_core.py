@@ -2,9 +2,10 @@
 
 Prints, in one run (medians of repeated timings, one process, one thread):
   * ResNet-50: spec text → checked, costed IR (target: under 20 ms)
-  * ResNet-18-size spec: analyses per second (target: 1,000/s on one core)
+  * ResNet-18-size spec: analyses per second (target: 1,000/s on one core); the same for
+    MobileNetV2, EfficientNet-B0 and DenseNet-121 (no target: the families' deeper graphs)
   * the same specs built as torch modules (fgir.to_torch) and as hand-written torch
-    (tests/reference_resnet.py), with the ratios.
+    (tests/reference_*.py, torchvision's layouts), with the ratios.
   * `fgir check` wall time as a fresh process (the command a user types).
 
 Run: python bench/bench_core.py [--repeat N]
@@ -34,11 +35,15 @@ def main() -> None:
     import torch
 
     import fgir
+    import reference_densenet
+    import reference_efficientnet
+    import reference_mobilenet
     import reference_resnet
 
     torch.set_num_threads(1)
     specs = {name: (ROOT / "examples" / f"{name}.yaml").read_text()
-             for name in ("resnet50", "resnet18", "resnet50_fine_grained")}
+             for name in ("resnet50", "resnet18", "resnet50_fine_grained", "mobilenet_v2", "efficientnet_b0",
+                          "densenet121")}
 
     def analyse(name: str) -> Callable[[], object]:
         return lambda: fgir.compile(fgir.loads(specs[name], f"{name}.yaml"))
@@ -46,7 +51,10 @@ def main() -> None:
     rows = []
     for name, reference in (("resnet50", reference_resnet.resnet50),
                             ("resnet50_fine_grained", reference_resnet.resnet50),
-                            ("resnet18", reference_resnet.resnet18)):
+                            ("resnet18", reference_resnet.resnet18),
+                            ("mobilenet_v2", reference_mobilenet.mobilenet_v2),
+                            ("efficientnet_b0", reference_efficientnet.efficientnet),
+                            ("densenet121", reference_densenet.densenet)):
         t_fgir = median_seconds(analyse(name), args.repeat, warmup=2)
         graph = fgir.compile(fgir.loads(specs[name], f"{name}.yaml"))
         t_torch = median_seconds(lambda: fgir.to_torch(graph), max(5, args.repeat // 5), warmup=1)

@@ -1,11 +1,12 @@
 """ONNX emission and inference: fgir's direct emitter next to torch.onnx.export of the same module.
 
-Prints, in one run, for ResNet-18 and ResNet-50 (the examples' specs, 3x224x224, seed-0
-weights with random BatchNorm statistics):
+Prints, in one run, for ResNet-18, ResNet-50, MobileNetV2 and DenseNet-121 (the examples'
+specs, 3x224x224, seed-0 weights with random BatchNorm statistics):
   * emission time, spec's IR + weights → .onnx file (median): fgir.to_onnx vs
     torch.onnx.export with the dynamo exporter (needs onnxscript: pip install 'fgir[bench]')
     and the legacy TorchScript exporter; target: fgir ≥ 20x faster than dynamo.
-  * ONNX Runtime latency, batch 1, a fixed thread count (median, the runners taking turns):
+  * ONNX Runtime latency, batch 1, a fixed thread count (median; the models take turns, one
+    session alive at a time):
     fgir's model vs the torch-exported models of the same weights (target: ratio ≤ 1.0), and
     vs torch eager.
   * the largest difference between fgir's ONNX output and torch eager, as a sanity check.
@@ -13,6 +14,7 @@ weights with random BatchNorm statistics):
 Every exported model has a dynamic batch dimension, like fgir's.
 
 Run: python bench/bench_onnx.py [--threads N] [--repeat N] [--export-repeat N] [--latency-runs N]
+     [--rounds N] [--specs resnet18,mobilenet_v2]
 """
 
 from __future__ import annotations
@@ -22,18 +24,15 @@ import contextlib
 import io
 import logging
 import os
-import statistics
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
-from typing import Callable
 
-from timing import median_seconds  # noqa: E402  (bench/ is the script folder)
+from timing import median_seconds, one_at_a_time, ort_session  # noqa: E402  (bench/ is the script folder)
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = ("resnet18", "resnet50")
+SPECS = ("resnet18", "resnet50", "mobilenet_v2", "densenet121")
 EMIT_TARGET = 20.0       # fgir at least this many times faster than the dynamo exporter
 LATENCY_TARGET = 1.0     # fgir's model at most this times the torch-exported one's latency
 
@@ -75,15 +74,6 @@ def torch_exporters(module, shape):
     return found
 
 
-def ort_session(path: str, threads: int):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
 def bench_spec(name: str, args, folder: Path) -> dict:
     import numpy as np
     import torch
@@ -110,29 +100,13 @@ def bench_spec(name: str, args, folder: Path) -> dict:
     torch.set_num_threads(args.threads)
     with torch.no_grad():
         want = module(torch.from_numpy(x)).numpy()
-        runners = {"torch": lambda: module(torch.from_numpy(x))}
         for kind, path in paths.items():
-            sess = ort_session(path, args.threads)
-            feed = {sess.get_inputs()[0].name: x}
-            row[f"diff_{kind}"] = float(np.abs(sess.run(None, feed)[0] - want).max())
-            runners[kind] = lambda sess=sess, feed=feed: sess.run(None, feed)
-        row.update((f"lat_{kind}", t) for kind, t in interleaved_medians(runners, args.latency_runs).items())
+            row[f"diff_{kind}"] = float(np.abs(ort_session(path, args.threads).run(None, {"input": x})[0]
+                                               - want).max())
+        row["lat_torch"] = median_seconds(lambda: module(torch.from_numpy(x)), args.latency_runs, warmup=3)
+    row.update((f"lat_{kind}", t) for kind, t in
+               one_at_a_time(paths, x, args.threads, args.rounds, args.latency_runs).items())
     return row
-
-
-def interleaved_medians(runners: dict[str, Callable[[], object]], runs: int, warmup: int = 3
-                        ) -> dict[str, float]:
-    """Median time of each runner, taking turns (in a rotating order, so that none always follows
-    the same one), so drift in machine load hits all of them alike."""
-    kinds = list(runners)
-    times: dict[str, list[float]] = {kind: [] for kind in kinds}
-    for i in range(warmup + runs):
-        for kind in kinds[i % len(kinds):] + kinds[:i % len(kinds)]:
-            start = time.perf_counter()
-            runners[kind]()
-            if i >= warmup:
-                times[kind].append(time.perf_counter() - start)
-    return {kind: statistics.median(t) for kind, t in times.items()}
 
 
 def ms(seconds: float | None) -> str:
@@ -151,18 +125,18 @@ def report(rows: list[dict], args) -> None:
     print(f"\ntorch {torch.__version__}, onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}; "
           f"{os.cpu_count()} CPUs; latency with {args.threads} threads, batch 1\n")
     print("Emission, spec IR + weights → .onnx file (median)")
-    print(f"{'model':<10} {'fgir':>10} {'fgir (no write)':>16} {'dynamo':>11} {'legacy':>11} "
+    print(f"{'model':<13} {'fgir':>10} {'fgir (no write)':>16} {'dynamo':>11} {'legacy':>11} "
           f"{'dynamo/fgir':>12} {'legacy/fgir':>12}")
     for r in rows:
-        print(f"{r['name']:<10} {ms(r['emit_fgir']):>10} {ms(r['emit_fgir_memory']):>16} "
+        print(f"{r['name']:<13} {ms(r['emit_fgir']):>10} {ms(r['emit_fgir_memory']):>16} "
               f"{ms(r.get('emit_dynamo')):>11} {ms(r.get('emit_legacy')):>11} "
               f"{ratio(r.get('emit_dynamo'), r['emit_fgir']):>12} "
               f"{ratio(r.get('emit_legacy'), r['emit_fgir']):>12}")
     print("\nInference latency, batch 1 (median); ratios are fgir's model over the other")
-    print(f"{'model':<10} {'ORT fgir':>10} {'ORT dynamo':>11} {'ORT legacy':>11} {'torch eager':>12} "
+    print(f"{'model':<13} {'ORT fgir':>10} {'ORT dynamo':>11} {'ORT legacy':>11} {'torch eager':>12} "
           f"{'fgir/dynamo':>12} {'fgir/legacy':>12} {'fgir/eager':>11} {'max|fgir-eager|':>16}")
     for r in rows:
-        print(f"{r['name']:<10} {ms(r['lat_fgir']):>10} {ms(r.get('lat_dynamo')):>11} "
+        print(f"{r['name']:<13} {ms(r['lat_fgir']):>10} {ms(r.get('lat_dynamo')):>11} "
               f"{ms(r.get('lat_legacy')):>11} {ms(r['lat_torch']):>12} "
               f"{ratio(r['lat_fgir'], r.get('lat_dynamo')):>12} "
               f"{ratio(r['lat_fgir'], r.get('lat_legacy')):>12} {ratio(r['lat_fgir'], r['lat_torch']):>11} "
@@ -190,13 +164,15 @@ def main() -> None:
                         help="ONNX Runtime intra-op threads and torch threads for latency")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs of fgir's emission")
     parser.add_argument("--export-repeat", type=int, default=3, help="timed runs of each torch exporter")
-    parser.add_argument("--latency-runs", type=int, default=20, help="timed inference runs of each")
+    parser.add_argument("--latency-runs", type=int, default=20, help="timed inference runs per round")
+    parser.add_argument("--rounds", type=int, default=5, help="turns each ONNX model takes")
+    parser.add_argument("--specs", default=",".join(SPECS), help="examples to run, comma separated")
     args = parser.parse_args()
     logging.getLogger("torch").setLevel(logging.ERROR)
     sys.path.insert(0, str(ROOT / "tests"))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in SPECS:
+        for name in args.specs.split(","):
             print(f"benchmarking {name} ...", flush=True)
             rows.append(bench_spec(name, args, Path(tmp)))
     report(rows, args)

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timing import one_at_a_time, ort_session  # noqa: E402  (bench/ is the script folder)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPTHS = {"resnet18": 18, "resnet20": 20}
@@ -38,31 +39,6 @@ def spec_text(depth: int, w: int | None = None, a: int | None = None) -> str:
     if w:
         text += f"  process: {{type: Quant, nbit_w_list: {w}, nbit_a_list: {a}}}\n"
     return text
-
-
-def session(path: str, threads: int):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
-def one_at_a_time(paths: dict[str, str], x, threads: int, rounds: int, runs: int) -> dict[str, float]:
-    """Median seconds per run of each model; one session alive at a time, the models taking turns."""
-    times: dict[str, list[float]] = {kind: [] for kind in paths}
-    kinds = list(paths)
-    for r in range(rounds):
-        for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
-            sess = session(paths[kind], threads)
-            for _ in range(3):
-                sess.run(None, {"input": x})
-            start = time.perf_counter()
-            for _ in range(runs):
-                sess.run(None, {"input": x})
-            times[kind].append((time.perf_counter() - start) / runs)
-            del sess
-    return {kind: statistics.median(t) for kind, t in times.items()}
 
 
 def quantize_static_model(float_path: Path, out: Path, batches) -> None:
@@ -84,7 +60,6 @@ def models(name: str, folder: Path, module=None, batches=None) -> dict[str, Path
     import torch
 
     import fgir
-    from fgir.backends.torch.calibrate import calibrate
     from fgir.testing.weights import randomize_batch_norm
 
     depth = DEPTHS[name]
@@ -154,7 +129,7 @@ def bench_accuracy(folder: Path, args) -> None:
     quantize_static_model(folder / "f.onnx", folder / "qs.onnx", calibration)
 
     def ort_accuracy(path: Path) -> float:
-        out = session(str(path), 2).run(None, {"input": x.numpy()})[0]
+        out = ort_session(str(path), 2).run(None, {"input": x.numpy()})[0]
         return float((out.argmax(1) == y).mean())
 
     qat_spec = folder / "resnet20_int8.yaml"     # QAT: one epoch of fgir train from the float weights

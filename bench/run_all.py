@@ -18,7 +18,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     runs = [["bench_core.py"] + (["--repeat", "10"] if args.quick else []),
-            ["bench_onnx.py"], ["bench_quant.py"], ["bench_search.py"],
+            ["bench_onnx.py"], ["bench_quant.py"] + (["--rounds", "3", "--epochs", "1"] if args.quick else []),
+            ["bench_train.py"], ["bench_search.py"],
             ["fuzz.py", "--inputs", "2000" if args.quick else "100000"]]
     failed = []
     for run in runs:

@@ -7,6 +7,8 @@ reads them without changing what runs.
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -14,6 +16,20 @@ import torch
 from onnx import TensorProto, helper
 
 from fgir.backends.torch.quant import FakeQuantize
+
+
+def session(model: onnx.ModelProto, optimized_to=None) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    if optimized_to is not None:
+        options.optimized_model_filepath = str(optimized_to)
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def optimized_ops(model: onnx.ModelProto, tmp_path) -> collections.Counter:
+    """The op types ONNX Runtime really runs: its optimized graph, dumped."""
+    session(model, tmp_path / "optimized.onnx")
+    return collections.Counter(n.op_type for n in onnx.load(str(tmp_path / "optimized.onnx")).graph.node)
 
 
 def torch_codes(module: torch.nn.Module, x: torch.Tensor) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -36,10 +52,7 @@ def onnx_codes(model: onnx.ModelProto, x: np.ndarray, points: list[str]) -> tupl
     produced = {out for n in model.graph.node for out in n.output}
     names = [f"{p}/clipped" if f"{p}/clipped" in produced else f"{p}/codes" for p in points]
     model.graph.output.extend(helper.make_tensor_value_info(n, TensorProto.UINT8, None) for n in names)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    out = session.run(None, {model.graph.input[0].name: x})
+    out = session(model).run(None, {model.graph.input[0].name: x})
     return out[0], dict(zip(points, out[1:]))
 
 
@@ -84,9 +97,6 @@ def layerwise_code_agreement(graph, module: torch.nn.Module, model: onnx.ModelPr
                     stack.append(name)
         sub = extractor.extract_model(sorted(inputs), [codes_of[point]])
         feeds = {name: x if name == network_input else mine[point_of[name]].astype(np.uint8) for name in inputs}
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        session = ort.InferenceSession(sub.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        got = session.run(None, feeds)[0]
+        got = session(sub).run(None, feeds)[0]
         out[point] = float((got.astype(np.int64) == mine[point].astype(np.int64)).mean())
     return out

@@ -9,7 +9,6 @@ integer kernel for every quantized conv and residual add.
 
 from __future__ import annotations
 
-import collections
 import functools
 
 import numpy as np
@@ -28,7 +27,7 @@ from fgir.backends.torch.calibrate import calibrate  # noqa: E402
 from fgir.cli import main  # noqa: E402
 from fgir.data.digits import digits_tensors  # noqa: E402
 from fgir.testing.weights import randomize_batch_norm  # noqa: E402
-from quant_parity import code_agreement, layerwise_code_agreement, onnx_codes  # noqa: E402
+from quant_parity import code_agreement, layerwise_code_agreement, onnx_codes, optimized_ops, session  # noqa: E402
 
 GUIDE = EXAMPLES / "quant_resnet20.yaml"
 SIZE = 8                      # digits' own size: the QAT run takes seconds
@@ -42,20 +41,6 @@ def quant_spec(network: str, w: object, a: object, extra: str = "") -> str:
 def digits():
     """Train images, train labels, held-out images, held-out labels (the train evaluator's split)."""
     return digits_tensors(3, SIZE, SIZE, None)
-
-
-def session(model: onnx.ModelProto, optimized_to=None) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    if optimized_to is not None:
-        options.optimized_model_filepath = str(optimized_to)
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
-
-def optimized_ops(model: onnx.ModelProto, tmp_path) -> collections.Counter:
-    """The op types ONNX Runtime really runs: its optimized graph, dumped."""
-    session(model, tmp_path / "optimized.onnx")
-    return collections.Counter(n.op_type for n in onnx.load(str(tmp_path / "optimized.onnx")).graph.node)
 
 
 @functools.lru_cache(maxsize=None)

@@ -96,9 +96,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-bn", action="store_true",
                    help="ONNX: keep BatchNormalization nodes instead of folding them into convolutions")
     p.add_argument("--calibrate", type=positive_int("a number of batches"), default=None, metavar="N",
-                   help="ONNX: set the quantization ranges from N batches of 32 images of scikit-learn's "
-                        "bundled digits, resized to the input (post-training quantization of float weights; "
-                        "default: the weights' own, from QAT)")
+                   help="ONNX: set the quantization ranges from N batches of 32 images of "
+                        "--calibrate-data (post-training quantization of float weights; default: the "
+                        "weights' own, from QAT)")
     p.add_argument("--calibrate-data", metavar="PATH", default=None,
                    help="ONNX: what --calibrate calibrates on: an image folder, an .npz with x and y, or "
                         "'digits' (the default), prepared as fgir train prepares them")
