@@ -12,8 +12,9 @@ from fgir.blocks import Block, Repeat, register_block
 from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.ir.graph import Graph, Node
 from fgir.ir.types import TensorType
+from fgir.prune import prune
 from fgir.version import __version__
 
 __all__ = ["Block", "Diagnostic", "FgirError", "Graph", "Loc", "Node", "Repeat", "TensorType",
-           "__version__", "compile", "load", "load_model", "loads", "register_block", "save_model",
+           "__version__", "compile", "load", "load_model", "loads", "prune", "register_block", "save_model",
            "to_onnx", "to_torch", "train"]

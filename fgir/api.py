@@ -127,6 +127,10 @@ def to_torch(graph: SpecSource, *, seed: int | None = None, max_params: int = DE
 
     if not isinstance(graph, Graph) or not graph.is_lowered:
         graph = compile(graph)
+    if graph.meta.get("prune", {}).get("select") and graph.meta["prune"].get("init_model_file"):
+        from fgir.prune import choose_channels
+
+        graph = choose_channels(graph)   # Prune ratios: the criterion picks the channels from the weights
     check_size(graph, max_params)
     module = build_module(graph, seed=seed)
     if graph.meta.get("prune", {}).get("init_model_file"):

@@ -8,7 +8,11 @@ its width attributes are the pruned ones (its schema's ``with_widths``).
 
 The one place that maps masks to channels.  Two mask forms:
   * ``masks: {group: [...]}`` over the channel groups of any network
-    (``fgir.ir.channel_groups``), one mask a group;
+    (``fgir.ir.channel_groups``), one mask a group, and/or ``ratios: {group: r}``:
+    the group keeps ``kept_count`` of its channels (of its mask's, beside one).
+    Which ones is the criterion's choice from the weights, made when they are
+    loaded (``fgir.prune``); until then the first of them stand in, and
+    ``graph.meta["prune"]["select"]`` says what is left to choose;
   * a family's row layout (the ResNet guide's ``chn_node_mask`` and ``chn_mask``),
     read by that family's planner.
 A mask's length is the dense width of what it governs and its sum the pruned
@@ -26,7 +30,7 @@ from fgir.diagnostics import did_you_mean
 from fgir.ir.channel_groups import ChannelGroups, channel_groups
 from fgir.ir.graph import Graph, Node, ProcessRecord
 from fgir.ir.ops import OPS, ChannelRule
-from fgir.ir.pruning import DENSE_IN, DENSE_OUT, KEEP_IN, KEEP_OUT, Mask, PrunePlan
+from fgir.ir.pruning import DENSE_IN, DENSE_OUT, KEEP_IN, KEEP_OUT, Mask, PrunePlan, kept_count
 from .base import Pass, PassContext
 from .infer_shapes import input_type
 
@@ -41,33 +45,45 @@ class ApplyPrune(Pass):
         if process is None:
             return
         groups = channel_groups(graph)
-        if process.args.get("masks") is not None:
+        if process.args.get("masks") is not None or process.args.get("ratios") is not None:
             plan = plan_from_groups(graph, groups, process, ctx)
         else:
             plan = _plan_from_rows(graph, groups, process, ctx)
-        if plan is None or ctx.diagnostics.has_errors:
+        if plan is None:
             return
-        apply_plan(graph, plan, ctx)
+        apply_plan(graph, plan, ctx)   # after a mask's error too: the other masks' errors at once
         if plan.finish is not None:
             plan.finish(graph)
         if not ctx.diagnostics.has_errors:
             graph.meta["prune"] = {"init_model_file": process.args.get("init_model_file"),
                                    "init_model_origin": process.origin_of("init_model_file").to_json()}
+            if plan.select:
+                graph.meta["prune"]["select"] = {"ratios": plan.select, "criterion": process.args["criterion"],
+                                                 "round_to": process.args.get("round_to")}
+
+
+def _is_prunable(name: str, groups: ChannelGroups, origin, ctx: PassContext) -> bool:
+    prunable, every = groups.by_name(), groups.any_by_name()
+    if name in prunable:
+        return True
+    if name in every:
+        ctx.error(origin, f"channel group '{name}' cannot be pruned: {every[name].locked}")
+    else:
+        ctx.error(origin, f"no channel group '{name}'", hint=did_you_mean(name, prunable) or
+                  "the groups are listed by 'fgir summary --groups'")
+    return False
 
 
 def plan_from_groups(graph: Graph, groups: ChannelGroups, process: ProcessRecord,
                      ctx: PassContext) -> PrunePlan | None:
-    """One mask a channel group, for every producer and tie of the group."""
-    prunable, every = groups.by_name(), groups.any_by_name()
+    """One mask a channel group, for every producer and tie of the group: its ``masks`` entry, pruned
+    further by its ``ratios`` entry."""
+    prunable = groups.by_name()
     plan = PrunePlan()
-    for name, values in process.args["masks"].items():
+    chosen: dict[str, Mask] = {}
+    for name, values in (process.args.get("masks") or {}).items():
         origin = process.origin_of(f"masks.{name}")
-        if name not in prunable:
-            if name in every:
-                ctx.error(origin, f"channel group '{name}' cannot be pruned: {every[name].locked}")
-            else:
-                ctx.error(origin, f"no channel group '{name}'", hint=did_you_mean(name, prunable) or
-                          "the groups are listed by 'fgir summary --groups'")
+        if not _is_prunable(name, groups, origin, ctx):
             continue
         if not isinstance(values, list) or any(v not in (0, 1) or isinstance(v, bool) for v in values):
             ctx.error(origin, "a mask is a list of 0s and 1s")
@@ -76,6 +92,20 @@ def plan_from_groups(graph: Graph, groups: ChannelGroups, process: ProcessRecord
         if not mask.keep:
             ctx.error(origin, f"{mask.what} keeps no channels: a layer cannot have zero channels")
             continue
+        chosen[name] = mask
+    round_to = process.args.get("round_to")
+    for name, ratio in (process.args.get("ratios") or {}).items():
+        origin = process.origin_of(f"ratios.{name}")
+        if not _is_prunable(name, groups, origin, ctx):
+            continue
+        dense = prunable[name].dense_width
+        base = chosen[name].keep if name in chosen else list(range(dense))
+        kept = kept_count(len(base), ratio, round_to)
+        if kept < len(base):   # the first channels stand in until the criterion chooses (fgir.prune)
+            chosen[name] = Mask(base[:kept], chosen[name].dense if name in chosen else dense, origin,
+                                f"ratio {ratio:g} of group '{name}'")
+            plan.select[name] = ratio
+    for name, mask in chosen.items():
         for tensor in prunable[name].tensors:
             rule = OPS[graph[tensor].op].channel_rule(graph[tensor].attrs)
             if rule is ChannelRule.PRODUCE or (rule is ChannelRule.TIE and groups.group_of(tensor) == name):
@@ -156,7 +186,9 @@ def _tie(graph: Graph, node: Node, plan: PrunePlan, keep: dict, dense: dict) -> 
         return keep[first], dense[first]
     for src in node.inputs:
         src_keep = keep[src.name] if keep[src.name] is not None else list(range(dense[src.name]))
-        if src_keep != mask.keep:
+        # other channels, or other dense widths (the dense network projected here: the spec is
+        # written at pruned widths that make the two sides look alike)
+        if src_keep != mask.keep or dense[src.name] != mask.dense:
             if plan.reconcile is None:
                 raise RuntimeError(f"'{node.name}' ties inputs that keep different channels")
             mended = plan.reconcile(graph, node, src, src_keep, dense[src.name], mask)

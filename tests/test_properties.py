@@ -24,7 +24,8 @@ from the strategies, with a comment naming it, so the suite stays green):
     projection (init_plane != the stage-1 width) while the row masks keep as many stem as
     stage-1 channels: the written block has an identity shortcut, the checkpoint's
     ``layer1.0.downsample`` is silently dropped, ``dense_params`` is wrong and the pruned
-    network is not the masked dense one (strategies write such specs at dense widths).
+    network is not the masked dense one (fixed: apply_prune restores the dense projection,
+    sliced from the checkpoint; tests/test_prune_fixes.py).
   * a conv with 4-bit input quantization reading a MaxPool2d (InitialBlock + Conv2d, Quant
     nbit_a_list 4), at opset 21: its UINT4 QuantizeLinear/DequantizeLinear pair was moved
     before the MaxPool by ONNX Runtime's optimizer, which then refused the model (fixed:
@@ -292,8 +293,9 @@ def test_pruned_network_equals_the_masked_dense_one(spec):
         masked = masked_dense_by_groups(dense, dense_graph, spec.masks)
         by_name = channel_groups(dense_graph).by_name()
         for group, mask in spec.masks.items():
-            for conv in by_name[group].producers:
-                assert graph[conv].attrs["out_channels"] == sum(mask)
+            for conv in by_name[group].producers:   # a conv or a Linear
+                attrs = graph[conv].attrs
+                assert attrs["out_channels" if "out_channels" in attrs else "out_features"] == sum(mask)
     assert graph.meta["dense_params"] == dense_graph.meta["params"] >= graph.meta["params"]
     x = torch.from_numpy(random_input(graph))
     with torch.no_grad():

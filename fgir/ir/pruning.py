@@ -13,10 +13,16 @@ it keeps on each side (:data:`KEEP_OUT`, :data:`KEEP_IN`) with the dense widths
 (:data:`DENSE_OUT`, :data:`DENSE_IN`); a node pruning added, whose weights are
 not in the dense checkpoint, is marked :data:`SELECTION`.
 
+A pruning *ratio* is the fraction of a group's channels removed: it keeps
+:func:`kept_count` of them, rounded as Torch-Pruning rounds.  Which ones is the
+*criterion*'s choice (:data:`CRITERIA`; ``fgir.prune`` scores them from weights).
+
 Example:
     >>> from fgir.diagnostics import Loc, Origin
     >>> Mask.from_bits([1, 0, 1], Origin(Loc("s.yaml", 3, 9), "prune.masks.conv1"), "mask 'conv1'").keep
     [0, 2]
+    >>> kept_count(64, 0.5), kept_count(10, 0.7), kept_count(60, 0.3, round_to=8)
+    (32, 3, 40)
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ if TYPE_CHECKING:
 
 KEEP_OUT, DENSE_OUT, KEEP_IN, DENSE_IN = "keep_out", "dense_out", "keep_in", "dense_in"
 SELECTION = "selection"
+
+# how channels are chosen: by the L1 or L2 norm of every weight slice the group's channels own
+# (producers' outputs, consumers' inputs, BN scales), by BN scales alone, or at random
+CRITERIA = ("l1", "l2", "bn_scale", "random")
 
 Report = Callable[..., None]   # report(origin, message, hint=None): a problem in the user's spec
 
@@ -62,6 +72,7 @@ class PrunePlan:
     out_masks: dict[str, Mask] = field(default_factory=dict)
     reconcile: Reconcile | None = None
     finish: Callable[["Graph"], None] | None = None   # bookkeeping once the plan is applied
+    select: dict[str, float] = field(default_factory=dict)   # group → ratio whose channels weights choose
 
 
 class RowPlanner(Protocol):
@@ -69,6 +80,30 @@ class RowPlanner(Protocol):
 
     def __call__(self, graph: "Graph", groups: "ChannelGroups", process: "ProcessRecord",
                  report: Report) -> PrunePlan | None: ...
+
+
+def ratio_problem(ratio: object) -> str | None:
+    """Why ``ratio`` is not a pruning ratio (a number from 0 up to, not including, 1), or None."""
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
+        return f"a pruning ratio is a number from 0 up to 1, got {ratio!r}"
+    if not 0 <= ratio < 1:
+        return (f"a pruning ratio is the fraction of channels removed, from 0 up to (not including) 1; "
+                f"got {ratio:g}" + (" (1 would remove every channel)" if ratio == 1 else ""))
+    return None
+
+
+def kept_count(width: int, ratio: float, round_to: int | None = None) -> int:
+    """How many of ``width`` channels a ``ratio`` keeps: ``int(width * (1 - ratio))``, then down to a
+    multiple of ``round_to``, as Torch-Pruning 1.6 rounds.  Where that leaves none (Torch-Pruning then
+    skips the group, keeping all of it), one channel, or ``round_to`` of them, stays."""
+    return round_kept(int(width * (1 - ratio)), width, round_to)
+
+
+def round_kept(keep: int, width: int, round_to: int | None = None) -> int:
+    """``keep`` of ``width`` channels down to a multiple of ``round_to``; at least one (one multiple)."""
+    if round_to:
+        keep -= keep % round_to
+    return min(width, max(keep, round_to or 1))
 
 
 def dense_attrs(node: "Node") -> dict[str, Any] | None:

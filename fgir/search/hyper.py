@@ -124,17 +124,8 @@ def _targets(doc: SpecDocument, entry: _Entry) -> list[Target]:
     try:
         return resolve(doc, path.segments)
     except PathError as exc:
-        offset = _segment_offset(path.segments, exc.segment)
-        entry.fail(entry.key_source.at(entry.key, offset), exc.message, exc.hint)
+        entry.fail(entry.key_source.at(entry.key, path.segment_offset(exc.segment)), exc.message, exc.hint)
         return []
-
-
-def _segment_offset(segments: tuple, index: int) -> int:
-    from fgir.spec.expressions import format_path
-
-    offset = len(format_path(segments[:index]))
-    return offset + 1 if index > 0 and isinstance(segments[index], str) and segments[index] != "*" \
-        else offset
 
 
 def _read(doc: SpecDocument, entry: _Entry, target: Target) -> Domain | Derived | None:
@@ -217,8 +208,7 @@ def _derived(doc: SpecDocument, entry: _Entry, expr: Expr, target: Target) -> De
         try:
             found = resolve(doc, ref.path.segments)
         except PathError as exc:
-            seg_offset = _segment_offset(ref.path.segments, exc.segment)
-            entry.fail(entry.at(offset + seg_offset), exc.message, exc.hint)
+            entry.fail(entry.at(offset + ref.path.segment_offset(exc.segment)), exc.message, exc.hint)
             return None
         if len(found) != 1:
             entry.fail(entry.at(offset), f"${{{ref.path}}} names several values; a reference names one")

@@ -54,6 +54,7 @@ class Space:
         root.pop("search_algorithm", None)
         space = root["search_space"] if nested else root
         space.pop("hyper_parameters", None)
+        _anchor_files(space, doc, file)
         self._base = root
 
     # -- construction -------------------------------------------------------------------------
@@ -195,6 +196,24 @@ class Space:
         lines = [f"{d.key}: {d.domain!r}" for d in self.dimensions]
         lines += [f"{d.key} = {d.text}" for d in self.derived]
         return lines
+
+
+def _anchor_files(space: dict[str, Any], doc: SpecDocument, file: str) -> None:
+    """Make the files processes read (Prune's ``init_model_file``) absolute, relative to the spec's
+    folder as compiling the spec itself takes them: a frozen candidate is compiled from text, with no
+    folder of its own, and best.yaml lands in the output folder."""
+    from fgir.blocks import PROCESSES
+
+    folder = Path(file).parent if file and not file.startswith("<") else None
+    if folder is None:
+        return
+    for module in doc.modules:
+        cls = PROCESSES.get(module.type_name) if isinstance(module.type_name, str) else None
+        args = space.get(module.name)
+        for arg in getattr(cls, "file_args", ()):
+            value = args.get(arg) if isinstance(args, dict) else None
+            if isinstance(value, str) and value and not Path(value).is_absolute():
+                args[arg] = str((folder / value).absolute())
 
 
 __all__ = ["Sample", "Space"]

@@ -6,6 +6,12 @@ indices: ``layer.doublechannel``, ``resnet.items.stride[3]``, ``layer.block.grou
 signature (``BLOCKS[type].signature()``); where no signature says (a free-form
 mapping, a custom argument type) it is read off the value the spec holds.
 
+A mapping keyed by channel group (a Prune process's ``masks`` and ``ratios``)
+takes any prunable group of the network, quoted where its name holds dots
+(``process.ratios["layer1.0.conv1"]``), written in the mapping or not (then its
+value starts as a full mask, or a ratio of 0); ``[*]`` names every prunable
+group.  The groups are the network's (compiled once, without its processes).
+
 Example:
     >>> from fgir.spec.document import parse_document
     >>> from fgir.spec.yaml_loader import load_yaml_text
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from fgir.blocks import BLOCKS, PROCESSES
+from fgir.blocks.processes.prune import GroupMapping
 from fgir.blocks.argtypes import (INVALID, REQUIRED, AnyType, ArgType, BlockSpecType, BoolType, FloatType,
                                   IntType, ListType, MappingType, OptionalType, PairType, StrType)
 from fgir.diagnostics import Diagnostics, Loc, Origin, did_you_mean
@@ -136,14 +143,46 @@ def resolve(doc: SpecDocument, segments: Segments) -> list[Target]:
     if len(segments) == 1:
         raise PathError(f"'{name}' is a module; a path names one of its arguments",
                         f"{cls.type_name()} takes {', '.join(cls.signature())}")
-    return _walk(segments, 1, _BlockNode(cls, module.args), AnyType(), True)
+    return _walk(segments, 1, _BlockNode(cls, module.args, _Network(doc)), AnyType(), True)
+
+
+class _Network:
+    """The spec's network, compiled on first need (for paths into a mapping keyed by channel group)."""
+
+    def __init__(self, doc: SpecDocument) -> None:
+        self.doc, self._groups = doc, None
+
+    def groups(self, here: str, segment: int) -> Any:
+        if self._groups is None:
+            self._groups = _network_groups(self.doc, here, segment)
+        return self._groups
+
+
+def _network_groups(doc: SpecDocument, here: str, segment: int) -> Any:
+    from fgir.api import compile, loads
+    from fgir.diagnostics import FgirError
+    from fgir.ir.channel_groups import channel_groups
+    from fgir.search.frozen import dump_spec, plain_tree
+
+    root = plain_tree(doc.root)
+    space = root["search_space"] if doc.space is not doc.root else root
+    processes = {m.name for m in doc.modules if m.type_name in PROCESSES}
+    space["modules"] = [m for m in space.get("modules", []) if m not in processes]
+    for key in (*processes, "hyper_parameters"):
+        space.pop(key, None)
+    root.pop("search_algorithm", None)
+    try:
+        return channel_groups(compile(loads(dump_spec(root), doc.file)))
+    except FgirError as exc:
+        raise PathError(f"'{here}' is keyed by channel group, but the network does not compile: "
+                        f"{exc.diagnostics[0].message}", segment=segment) from None
 
 
 class _BlockNode:
     """The arguments of a block (a module, or a nested ``block: {type: ...}``)."""
 
-    def __init__(self, cls: type, args: dict) -> None:
-        self.cls, self.args = cls, args
+    def __init__(self, cls: type, args: dict, network: _Network) -> None:
+        self.cls, self.args, self.network = cls, args, network
 
 
 class _ItemsNode:
@@ -221,15 +260,43 @@ def _block_member(segments: Segments, i: int, node: _BlockNode, here: str) -> li
                         f"member {format_path(segments[i + 1:i + 2])!r}",
                         "write it in the spec to search inside it", segment=i + 1)
     if i + 1 < len(segments):
+        if isinstance(kind, GroupMapping) and isinstance(value, dict):
+            return _group_members(segments, i + 1, kind, value, node.network)
         if isinstance(kind, BlockSpecType) and _block_class(value) is not None:
             if not isinstance(value, dict):
                 raise PathError(f"'{here}.{seg}' names its block as '{value}'; write it as "
                                 f"{{type: {value}}} to set its arguments", segment=i)
-            return _walk(segments, i + 1, _BlockNode(_block_class(value), value), AnyType(), written)
+            return _walk(segments, i + 1, _BlockNode(_block_class(value), value, node.network), AnyType(),
+                         written)
         if isinstance(kind, MappingType) and isinstance(value, dict):
             return _walk(segments, i + 1, _ItemsNode(_block_class(node.args.get("block")), value),
                          AnyType(), written)
     return _walk(segments, i + 1, value, param.type, written)
+
+
+def _group_members(segments: Segments, i: int, kind: GroupMapping, mapping: dict,
+                   network: _Network) -> list[Target]:
+    """The targets ``segments[i]`` names in a mapping keyed by channel group: one group, or every one."""
+    seg, here = segments[i], format_path(segments[:i])
+    groups = network.groups(here, i)
+    prunable, every = groups.by_name(), groups.any_by_name()
+    if seg == EACH:
+        names = list(prunable)
+    elif not isinstance(seg, str):
+        raise PathError(f"'{here}' is keyed by channel group name, not by index",
+                        f"write {here}[\"{next(iter(prunable), 'group')}\"]", segment=i)
+    elif seg not in prunable:
+        if seg in every:
+            raise PathError(f"channel group '{seg}' cannot be pruned: {every[seg].locked}", segment=i)
+        raise PathError(f"no channel group '{seg}'", did_you_mean(seg, prunable)
+                        or "the groups are listed by 'fgir summary --groups'", segment=i)
+    else:
+        names = [seg]
+    out = []
+    for name in names:
+        value = mapping[name] if name in mapping else kind.default(prunable[name].dense_width)
+        out += _walk(segments[:i] + (name,) + segments[i + 1:], i + 1, value, kind.item, name in mapping)
+    return out
 
 
 def _items_member(segments: Segments, i: int, node: _ItemsNode, here: str) -> list[Target]:

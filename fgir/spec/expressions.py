@@ -8,6 +8,9 @@ the offset inside the string (:class:`Source` does that mapping).
 Example:
     >>> parse_path("resnet.items.stride[3]").segments
     ('resnet', 'items', 'stride', 3)
+    >>> p = parse_path('process.ratios["layer1.0.conv1"]')
+    >>> p.segments, str(p)
+    (('process', 'ratios', 'layer1.0.conv1'), 'process.ratios["layer1.0.conv1"]')
     >>> e = parse_expression("${init.init_plane} * 16")
     >>> evaluate(e, lambda path: 32)
     512
@@ -18,7 +21,8 @@ Example:
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
 from fgir.diagnostics import Diagnostic, FgirError, Loc
@@ -30,13 +34,26 @@ EACH = "*"   # the ``[*]`` segment: every element of a list
 
 @dataclass(frozen=True)
 class Path:
-    """A dotted, indexed path: ``resnet.items.stride[3]`` → ('resnet', 'items', 'stride', 3)."""
+    """A dotted, indexed path: ``resnet.items.stride[3]`` → ('resnet', 'items', 'stride', 3).
+
+    A key that is no plain name is quoted: ``process.masks["layer1.0.conv1"]``.  ``offsets`` gives
+    where each segment's name, index or key starts, relative to the path's start (when parsed).
+    """
 
     segments: tuple[Union[str, int], ...]
     offset: int = 0
+    offsets: tuple[int, ...] = field(default=(), compare=False)   # where it was written, not what
 
     def __str__(self) -> str:
         return format_path(self.segments)
+
+    def segment_offset(self, index: int) -> int:
+        """Where segment ``index`` starts in the path's text (as written, else as formatted)."""
+        if index < len(self.offsets):
+            return self.offsets[index]
+        offset = len(format_path(self.segments[:index]))
+        segment = self.segments[index] if index < len(self.segments) else None
+        return offset + 1 if index > 0 and isinstance(segment, str) and segment != EACH else offset
 
 
 @dataclass(frozen=True)
@@ -91,12 +108,18 @@ class Call:
 Expr = Union[Num, Lit, Ref, BinOp, Neg, Call]
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def format_path(segments: tuple[Union[str, int], ...]) -> str:
-    """('resnet', 'items', 'stride', 3) → ``resnet.items.stride[3]``."""
+    """('resnet', 'items', 'stride', 3) → ``resnet.items.stride[3]``; a key that is no plain name is
+    quoted: ('process', 'masks', 'layer1.0.conv1') → ``process.masks["layer1.0.conv1"]``."""
     out = ""
     for seg in segments:
         if isinstance(seg, int) or seg == EACH:
             out += f"[{seg}]"
+        elif out and not _PLAIN_NAME.fullmatch(seg):
+            out += f"[{chr(39) if chr(34) in seg else chr(34)}{seg}{chr(39) if chr(34) in seg else chr(34)}]"
         else:
             out += f".{seg}" if out else seg
     return out
@@ -220,10 +243,22 @@ def _parse(text: str, start: str, source: Source | None, path: str) -> Any:
             raise _error(source, text, len(text), path,
                          f"{what} {text!r} ends too early{_expected(accepts)}") from None
         raise _error(source, text, token.start_pos, path,
-                     f"unexpected {str(token)!r} in {what} {text!r}{_expected(accepts)}") from None
+                     f"unexpected {str(token)!r} in {what} {text!r}{_expected(accepts)}",
+                     _quote_hint(text, token.start_pos) if start == "path" else None) from None
     except UnexpectedInput as exc:  # any other kind lark may add
         raise _error(source, text, getattr(exc, "pos_in_stream", 0) or 0, path,
                      f"cannot parse {what} {text!r}") from None
+
+
+def _quote_hint(text: str, offset: int) -> str | None:
+    """For ``process.masks.layer3.1.conv1``: the key holds dots, so it is quoted."""
+    dot = text.rfind(".", 0, max(offset - 1, 0))
+    if offset < 1 or text[offset - 1] != "." or dot < 0:
+        return None
+    end = text.find("[", offset)
+    key = text[dot + 1:end if end >= 0 else len(text)]
+    rest = text[end:] if end >= 0 else ""
+    return f'a key that holds dots (a channel group) is quoted: {text[:dot]}["{key}"]{rest}'
 
 
 def _error(source: Source | None, text: str, offset: int, path: str, message: str,
@@ -271,15 +306,23 @@ class _Builder:
         return getattr(tree, "start_pos", 0) or 0
 
     def path(self, tree: Any) -> Path:
+        start = self._offset(tree)
         segments: list[Union[str, int]] = [str(tree.children[0])]
+        offsets = [tree.children[0].start_pos - start]
         for seg in tree.children[1:]:
+            token = seg.children[0] if seg.children else None
+            # a name or key at itself; an index at its '['
+            at = token.start_pos - (seg.data == "index") if token is not None else self._offset(seg)
+            offsets.append(at - start)
             if seg.data == "field":
-                segments.append(str(seg.children[0]))
+                segments.append(str(token))
             elif seg.data == "index":
-                segments.append(int(str(seg.children[0]).replace("_", "")))
+                segments.append(int(str(token).replace("_", "")))
+            elif seg.data == "key":
+                segments.append(str(token)[1:-1])
             else:
                 segments.append(EACH)
-        return Path(tuple(segments), self._offset(tree))
+        return Path(tuple(segments), start, tuple(offsets))
 
     def build(self, tree: Any) -> Expr:
         from lark import Token

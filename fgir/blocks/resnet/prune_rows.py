@@ -12,7 +12,11 @@ first stage's row): there the pruned block gets a 1x1 projection
 ``<block>.downsample.0/1`` whose weights select what the identity passed on,
 so the pruned network computes what the masked dense one does.  A spec written
 at pruned widths may hold that projection already (the guide's first block,
-16 → 15 channels); it is marked a selection too.
+16 → 15 channels); it is marked a selection too.  The other way round, a spec
+written at pruned widths may show an identity where the dense block projects
+(a stem wider than stage 1, both pruned to one width): the rows' lengths say
+so, and the block gets the dense network's projection back, sliced from the
+checkpoint like any other layer.
 """
 
 from __future__ import annotations
@@ -96,13 +100,14 @@ def plan_rows(graph: "Graph", groups: "ChannelGroups", process: "ProcessRecord",
         return None
     node_masks = [_row(row, node_origin.child(i), f"chn_node_mask[{i}]", report) for i, row in enumerate(node_rows)]
     inner_masks = [_row(row, inner_origin.child(i), f"chn_mask[{i}]", report) for i, row in enumerate(inner_rows)]
-    if None in node_masks or None in inner_masks:
+    if None in node_masks:
         return None
     plan = PrunePlan({stem[0].name: node_masks[0]}, reconcile=insert_selection, finish=mark_written_selections)
     for b, block in enumerate(blocks):
         stage_mask = node_masks[block_stage[b]]
         block_convs = _convs(graph, block.nodes)
-        plan.out_masks[block_convs[0].name] = inner_masks[b]
+        if inner_masks[b] is not None:   # a row reported already: the other rows are still checked
+            plan.out_masks[block_convs[0].name] = inner_masks[b]
         for conv in block_convs[1:]:
             plan.out_masks[conv.name] = stage_mask
         plan.out_masks[_block_add(graph, block).name] = stage_mask
@@ -136,21 +141,24 @@ def _reaches_block_input(source: Node) -> bool:
 
 def insert_selection(graph: "Graph", add: Node, source: Node, source_keep: list[int], source_dense: int,
                      mask: Mask) -> Node:
-    """A 1x1 conv + BN on an identity shortcut, passing on exactly what the identity did."""
+    """A 1x1 conv + BN on an identity shortcut: passing on exactly what the identity did, or, where the
+    dense widths differ on the two sides (the dense block projected; the spec is written at pruned
+    widths that hide it), the dense network's own projection, whose weights the checkpoint holds."""
     if not _reaches_block_input(source):
         raise ValueError(f"'{add.name}' reads '{source.name}' with other channels than its mask keeps, "
                          "and that input is no identity shortcut")
+    selects = source_dense == mask.dense
     scope = add.name.rsplit(".", 1)[0] if "." in add.name else add.name
     conv = Node(f"{scope}.{PROJECTION[0]}", Conv2d.op,
                 {"in_channels": len(source_keep), "out_channels": len(mask.keep), "kernel_size": [1, 1],
                  "bias": False}, [source], add.origin)
-    conv.meta.update({KEEP_OUT: mask.keep, DENSE_OUT: mask.dense, KEEP_IN: source_keep, DENSE_IN: source_dense,
-                      SELECTION: True})
+    conv.meta.update({KEEP_OUT: mask.keep, DENSE_OUT: mask.dense, KEEP_IN: source_keep, DENSE_IN: source_dense})
     graph.insert_before(add, conv)
     bn = Node(f"{scope}.{PROJECTION[1]}", BatchNorm2d.op, {"num_features": len(mask.keep)}, [conv], add.origin)
-    bn.meta.update({KEEP_OUT: mask.keep, DENSE_OUT: mask.dense, KEEP_IN: mask.keep, DENSE_IN: mask.dense,
-                    SELECTION: True})
+    bn.meta.update({KEEP_OUT: mask.keep, DENSE_OUT: mask.dense, KEEP_IN: mask.keep, DENSE_IN: mask.dense})
     graph.insert_before(add, bn)
+    if selects:
+        conv.meta[SELECTION] = bn.meta[SELECTION] = True
     return bn
 
 
