@@ -14,10 +14,9 @@ numbers and listing the layers.
 
 from __future__ import annotations
 
-from fgir.blocks.family import quantizable_convs
 from fgir.ir.graph import Graph
 from fgir.quant.points import insert_points
-from fgir.quant.scheme import FLOAT_BITS, assign_bits, mismatches
+from fgir.quant.scheme import FLOAT_BITS, assign_bits, mismatches, stem_bits
 from .base import Pass, PassContext
 
 __all__ = ["ApplyQuant", "FLOAT_BITS"]
@@ -38,16 +37,12 @@ class ApplyQuant(Pass):
         if problems:
             return
         assigned = assign_bits(graph, process)
-        listed = {bits.layer.name for bits in assigned}
         for bits in assigned:
             bits.layer.meta["w_bits"] = bits.w_bits
             bits.layer.meta["a_bits"] = bits.a_bits
-        stem_bits = process.args.get("stem_bits", 8)
-        stem = [node for node in quantizable_convs(graph) if node.name not in listed]
-        if stem_bits < FLOAT_BITS:
-            for node in stem:
-                node.meta["w_bits"] = node.meta["a_bits"] = stem_bits
+        stem = stem_bits(graph, process)
+        for name, bits in stem.items():
+            graph[name].meta["w_bits"] = graph[name].meta["a_bits"] = bits
         points = insert_points(graph)
-        graph.meta["quant"] = {"layers": [bits.layer.name for bits in assigned],
-                               "stem": [node.name for node in stem] if stem_bits < FLOAT_BITS else [],
+        graph.meta["quant"] = {"layers": [bits.layer.name for bits in assigned], "stem": list(stem),
                                "points": [point.name for point in points]}

@@ -20,12 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fgir.blocks.family import family_of_network
+from fgir.blocks.family import family_of_network, quantizable_convs
 
 if TYPE_CHECKING:
     from fgir.ir.graph import Graph, Node, ProcessRecord
 
 FLOAT_BITS = 32
+DEFAULT_STEM_BITS = 8   # the integer form quantizes the stem too, unless the process says 32
 BIT_LISTS = {"nbit_w_list": "w_bits", "nbit_a_list": "a_bits"}   # process argument → node annotation
 
 
@@ -63,6 +64,15 @@ def assign_bits(graph: "Graph", process: "ProcessRecord") -> list[LayerBits]:
     per_arg = {arg: _expand(process.args[arg], len(layers)) for arg in BIT_LISTS}
     return [LayerBits(layer, int(per_arg["nbit_w_list"][i]), int(per_arg["nbit_a_list"][i]))
             for i, layer in enumerate(layers)]
+
+
+def stem_bits(graph: "Graph", process: "ProcessRecord") -> dict[str, int]:
+    """The convolutions the lists leave out (the stem) with the process's ``stem_bits``; none if 32."""
+    bits = process.args.get("stem_bits", DEFAULT_STEM_BITS)
+    if bits >= FLOAT_BITS:
+        return {}
+    listed = {layer.name for layer in quant_layers(graph)}
+    return {node.name: bits for node in quantizable_convs(graph) if node.name not in listed}
 
 
 def mismatches(graph: "Graph", process: "ProcessRecord") -> list[BitListMismatch]:

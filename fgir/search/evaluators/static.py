@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from fgir.ir.graph import Graph
-from fgir.quant.scheme import FLOAT_BITS, BitListMismatch, assign_bits
+from fgir.quant.scheme import FLOAT_BITS, BitListMismatch, assign_bits, stem_bits
 
 STATIC_METRICS = ("params", "macs", "weight_bytes")
 QUANT_METRICS = ("bitops", "mean_bits")
@@ -43,9 +43,11 @@ def static_metrics(graph: Graph) -> dict[str, Any]:
     """params, macs, weight_bytes; with a Quant process also bitops (Σ MACs·w·a) and mean_bits."""
     bits = quant_bits(graph)
     w_bits, a_bits = bits if bits is not None else ({}, {})
+    quant = graph.process("Quant")
+    stem = stem_bits(graph, quant) if quant is not None and "quant_annotated" not in graph.properties else {}
 
     def of(node, key: str, listed: dict[str, int]) -> int:
-        return listed.get(node.name, node.meta.get(key, FLOAT_BITS))
+        return listed.get(node.name, stem.get(node.name, node.meta.get(key, FLOAT_BITS)))
 
     weight_bits = sum(node.meta.get("params", 0) * of(node, "w_bits", w_bits) for node in graph)
     out: dict[str, Any] = {"params": graph.meta["params"], "macs": graph.meta["macs"],
