@@ -19,7 +19,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = [["bench_core.py"] + (["--repeat", "10"] if args.quick else []),
             ["bench_onnx.py"], ["bench_quant.py"] + (["--rounds", "3", "--epochs", "1"] if args.quick else []),
-            ["bench_train.py"], ["bench_search.py"],
+            ["bench_train.py"], ["bench_prune.py"], ["compare_torch_pruning.py"], ["bench_search.py"],
             ["fuzz.py", "--inputs", "2000" if args.quick else "100000"]]
     failed = []
     for run in runs:
