@@ -70,6 +70,17 @@ def train_steps(model, x, y, steps: int, lr: float = 0.05) -> list[float]:
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Torch on one thread for the test (training tests: steady on a shared machine), then as before."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def write_spec(tmp_path):
     """Write spec text to tmp/spec.yaml (dedented) and return its path."""
     import textwrap

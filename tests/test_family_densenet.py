@@ -24,6 +24,7 @@ from fgir.diagnostics import FgirError
 from fgir.ir.channel_groups import channel_groups
 from fgir.testing.weights import randomize_batch_norm
 from prune_oracle import zero_pruned_inputs
+from reference_counting import reference_macs
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -48,27 +49,6 @@ def test_params_are_torchvisions(depth):
     assert graph.meta["params"] == reference == PARAMS[depth]
     assert graph.meta["input"] == [3, 224, 224]
     assert graph.meta["family"] == "densenet"
-
-
-def reference_macs(model: torch.nn.Module, size: int) -> int:
-    """Conv2d and Linear multiply-accumulates of one forward pass, counted with forward hooks."""
-    total = 0
-
-    def count(module, args, out):
-        nonlocal total
-        if isinstance(module, torch.nn.Conv2d):
-            k = module.weight[0].numel()   # in/groups · kh · kw
-            total += out[0].numel() * k
-        else:
-            total += module.in_features * module.out_features
-
-    hooks = [m.register_forward_hook(count) for m in model.modules()
-             if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    with torch.no_grad():
-        model.eval()(torch.zeros(1, 3, size, size))
-    for hook in hooks:
-        hook.remove()
-    return total
 
 
 def test_densenet121_macs_are_the_references_conv_and_linear_macs():

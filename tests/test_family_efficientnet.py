@@ -22,6 +22,7 @@ from prune_oracle import zero_pruned_inputs
 from reference_efficientnet import VARIANTS as REFERENCE_VARIANTS
 from reference_efficientnet import MBConv as ReferenceMBConv
 from reference_efficientnet import efficientnet
+from reference_counting import reference_macs
 
 # torchvision's efficientnet_b0 … b7 at 1000 classes
 TORCHVISION_PARAMS = {"b0": 5_288_548, "b1": 7_794_184, "b2": 9_109_994, "b3": 12_233_232,
@@ -36,26 +37,6 @@ def coarse(variant: str, num_class: int = 1000) -> str:
 def mbconv(**args) -> str:
     given = ", ".join(f"{k}: {v}" for k, v in args.items())
     return f"search_space:\n  modules: [mb]\n  mb: {{type: MBConv, {given}}}\n"
-
-
-def reference_macs(model: nn.Module, size: int) -> int:
-    """Conv2d and Linear multiply-accumulates of one image, measured with forward hooks."""
-    total = 0
-
-    def count(module, inputs, output):
-        nonlocal total
-        if isinstance(module, nn.Conv2d):
-            kh, kw = module.kernel_size
-            total += output[0].numel() * (module.in_channels // module.groups) * kh * kw
-        else:
-            total += module.in_features * module.out_features
-
-    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    with torch.no_grad():
-        model.eval()(torch.zeros(1, 3, size, size))
-    for hook in hooks:
-        hook.remove()
-    return total
 
 
 @pytest.mark.parametrize("variant", list(TORCHVISION_PARAMS))

@@ -20,6 +20,7 @@ from fgir.diagnostics import FgirError
 from fgir.ir.channel_groups import channel_groups
 from fgir.testing.weights import randomize_batch_norm
 from prune_oracle import zero_pruned_inputs
+from reference_counting import reference_macs
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -28,27 +29,6 @@ COARSE = [("mobilenet_v2.yaml", reference.mobilenet_v2, 3_504_872, 0.30),
           ("mobilenet_v3_large.yaml", reference.mobilenet_v3_large, 5_483_032, 0.22),
           ("mobilenet_v3_small.yaml", reference.mobilenet_v3_small, 2_542_856, 0.06)]
 SMALL = "3x96x96"   # the nets are fully convolutional with a global pool: any size checks the layout
-
-
-def reference_macs(model: torch.nn.Module, size: int = 224) -> int:
-    """Conv2d and Linear multiply-accumulates of one image, measured by forward hooks."""
-    total = 0
-
-    def count(module, inputs, output):
-        nonlocal total
-        if isinstance(module, torch.nn.Conv2d):
-            kh, kw = module.kernel_size
-            total += output[0].numel() * module.in_channels // module.groups * kh * kw
-        else:
-            total += module.in_features * module.out_features
-
-    hooks = [m.register_forward_hook(count) for m in model.modules()
-             if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    with torch.no_grad():
-        model.eval()(torch.zeros(1, 3, size, size))
-    for hook in hooks:
-        hook.remove()
-    return total
 
 
 @pytest.mark.parametrize("spec,builder,params,gmacs", COARSE)

@@ -11,28 +11,10 @@ import reference_resnext
 from conftest import EXAMPLES
 from fgir.ir.channel_groups import channel_groups
 from fgir.testing.weights import randomize_batch_norm
+from reference_counting import reference_macs
 
 CASES = [("resnext50_32x4d.yaml", reference_resnext.resnext50_32x4d, 25_028_904, "4.23"),
          ("wide_resnet50_2.yaml", reference_resnext.wide_resnet50_2, 68_883_240, "11.40")]
-
-
-def reference_macs(model: torch.nn.Module, size: int) -> int:
-    """Multiply-accumulates of every Conv2d and Linear, counted on a forward pass (torchvision's GFLOPS)."""
-    total = 0
-
-    def count(module, args, out):
-        nonlocal total
-        if isinstance(module, torch.nn.Conv2d):
-            total += out.numel() * module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
-        else:
-            total += module.in_features * module.out_features
-
-    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    with torch.no_grad():
-        model.eval()(torch.zeros(1, 3, size, size))
-    for hook in hooks:
-        hook.remove()
-    return total
 
 
 @pytest.mark.parametrize("spec, build, params, gflops", CASES)

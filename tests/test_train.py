@@ -48,12 +48,7 @@ def train_cli(*args: str) -> subprocess.CompletedProcess:
                           env=one_thread_env(), timeout=300)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -33,12 +33,7 @@ TINY_SPACE = """
 NET = "search_space:\n  modules: [net]\n  net: {type: ResNet, depth: 20}\n"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- input: in the document ---------------------------------------------------------------------------
