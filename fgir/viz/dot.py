@@ -76,26 +76,6 @@ def _human(n: int) -> str:
     return str(n)
 
 
-def _pair(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        if len(set(value)) == 1 and len(value) == 2:
-            return f"{value[0]}x{value[0]}"
-        return "x".join(str(v) for v in value)
-    return "?" if value is None else f"{value}x{value}"
-
-
-def _stride(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        if all(v == 1 for v in value):
-            return ""
-        return f" /{value[0]}" if len(set(value)) == 1 else " /" + "x".join(map(str, value))
-    return "" if value in (1, None) else f" /{value}"
-
-
-def _width(value: Any) -> str:
-    return "?" if value is None else str(value)
-
-
 def _count(value: Any) -> str:
     return str(len(value)) if isinstance(value, (list, tuple, set)) else str(value)
 
