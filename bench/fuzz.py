@@ -1,10 +1,14 @@
-"""Fuzz the loader and the passes with mutated specs (static path: no torch).
+"""Fuzz fgir: mutated specs (the loader and the passes: no torch), the Python API, the plugin loader.
 
-Every input must end in fgir diagnostics with a location (or in success): never an
-internal error, never a Python exception, and each within a time bound.
+``--target spec`` (default): every mutated spec must end in fgir diagnostics with a
+location (or in success): never an internal error, never a Python exception, and each
+within a time bound.  ``--target api``: wrong arguments into every public function; only
+an FgirError or a documented exception may come out.  ``--target plugins``: broken user
+plugins; only an FgirError located in the plugin or the spec.  (bench/fuzz_api.py.)
 
-Run: python bench/fuzz.py [--inputs 100000] [--seconds N] [--seed S] [--out failures/]
-Prints inputs tried, failures by class, and the slowest input.
+Run: python bench/fuzz.py [--target spec|api|plugins] [--inputs 100000] [--seconds N] [--seed S]
+                          [--out failures/]
+Prints inputs tried, failures by class, and the slowest input; --out keeps up to 5 inputs a class.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import argparse
 import collections
 import random
 import re
+import resource
+import signal
 import sys
 import time
 import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES_KEPT = 5   # failing inputs written to --out for each failure class
 
 DIAGNOSTIC = re.compile(r"^(\S.*?):(\d+:\d+: )?(error|warning|note): ")
 
@@ -42,56 +49,114 @@ def check_one(text: str) -> str | None:
     return None
 
 
+class SpecTarget:
+    """Mutated example specs through fgir.loads and fgir.compile."""
+
+    name = "spec"
+
+    def __init__(self) -> None:
+        from fgir.testing.mutate import mutate
+
+        self.mutate = mutate
+        self.seeds = [p.read_text() for p in sorted((ROOT / "examples").glob("*.yaml"))
+                      if "user_block" not in p.name]
+
+    def make(self, rng: random.Random) -> tuple[str, list[str]]:
+        return self.mutate(rng.choice(self.seeds), rng, rounds=rng.randint(1, 3))
+
+    @staticmethod
+    def check(case: tuple[str, list[str]]) -> str | None:
+        return check_one(case[0])
+
+    @staticmethod
+    def describe(case: tuple[str, list[str]]) -> str:
+        return case[0]
+
+
+class InputTimeout(BaseException):
+    """An input ran past the bound: stopped (a BaseException, so no ``except Exception`` of fgir's swallows it)."""
+
+
+def _stop(signum, frame):
+    raise InputTimeout()
+
+
+def timed_check(target, case, stop_after: float) -> tuple[str | None, float]:
+    """The target's verdict on ``case`` and the seconds it took; an input still running after
+    ``stop_after`` seconds is stopped and is a failure."""
+    signal.signal(signal.SIGALRM, _stop)
+    signal.setitimer(signal.ITIMER_REAL, stop_after)
+    t0 = time.perf_counter()
+    try:
+        failure = target.check(case)
+    except InputTimeout:
+        failure = f"still running after {stop_after:.0f} s (stopped)"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return failure, time.perf_counter() - t0
+
+
+def make_target(name: str):
+    if name == "spec":
+        return SpecTarget()
+    sys.path.insert(0, str(ROOT / "bench"))
+    from fuzz_api import ApiTarget, PluginTarget
+
+    return ApiTarget() if name == "api" else PluginTarget()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--target", choices=("spec", "api", "plugins"), default="spec")
     parser.add_argument("--inputs", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--slow", type=float, default=2.0, help="seconds one input may take")
+    parser.add_argument("--slow", type=float, default=None,
+                        help="seconds one input may take (default 2; 10 for the api target, which trains)")
     parser.add_argument("--out", type=Path, help="write failing inputs here")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from fgir.testing.mutate import mutate
-
-    seeds = [p.read_text() for p in sorted((ROOT / "examples").glob("*.yaml"))
-             if "user_block" not in p.name]
+    target = make_target(args.target)
+    slow = args.slow if args.slow is not None else (10.0 if args.target == "api" else 2.0)
     rng = random.Random(args.seed)
     failures: collections.Counter[str] = collections.Counter()
     by_mutator: collections.Counter[str] = collections.Counter()
-    examples: dict[str, str] = {}
+    examples: dict[str, list[str]] = collections.defaultdict(list)
     slowest = (0.0, "")
     start = time.perf_counter()
     tried = 0
     while tried < args.inputs and (args.seconds is None or time.perf_counter() - start < args.seconds):
-        text, used = mutate(rng.choice(seeds), rng, rounds=rng.randint(1, 3))
-        t0 = time.perf_counter()
-        failure = check_one(text)
-        took = time.perf_counter() - t0
+        case = target.make(rng)
+        used = case[-1]
+        failure, took = timed_check(target, case, stop_after=max(10.0, 3 * slow))
         tried += 1
         if took > slowest[0]:
             slowest = (took, "+".join(used))
-        if failure is None and took > args.slow:
-            failure = f"slower than {args.slow} s"
+        if failure is None and took > slow:
+            failure = f"slower than {slow} s"
         if failure is not None:
             failures[failure] += 1
             by_mutator.update(used)
-            examples.setdefault(failure, text)
+            if len(examples[failure]) < EXAMPLES_KEPT:
+                examples[failure].append(target.describe(case))
         if tried % 10_000 == 0:
             print(f"... {tried} inputs, {sum(failures.values())} failures, "
                   f"{time.perf_counter() - start:.0f} s", file=sys.stderr)
     elapsed = time.perf_counter() - start
-    print(f"inputs tried: {tried} in {elapsed:.0f} s ({tried / elapsed:.0f}/s)")
+    print(f"target {target.name}: inputs tried: {tried} in {elapsed:.0f} s ({tried / elapsed:.0f}/s)")
     print(f"failures: {sum(failures.values())}")
     for failure, count in failures.most_common():
         print(f"  {count:6}  {failure}")
     if by_mutator:
         print("mutators in failing inputs:", dict(by_mutator.most_common()))
     print(f"slowest input: {slowest[0] * 1e3:.0f} ms ({slowest[1]})")
+    print(f"peak resident memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if args.out and examples:
         args.out.mkdir(parents=True, exist_ok=True)
-        for i, (failure, text) in enumerate(examples.items()):
-            (args.out / f"failure_{i}.yaml").write_text(f"# {failure}\n{text}")
+        for i, (failure, texts) in enumerate(examples.items()):
+            for j, text in enumerate(texts):
+                (args.out / f"failure_{i}_{j}.txt").write_text(f"# {failure}\n{text}")
     sys.exit(1 if failures else 0)
 
 

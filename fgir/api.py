@@ -6,7 +6,8 @@ import hashlib
 from pathlib import Path
 from typing import Any, Iterable
 
-from fgir.diagnostics import Diagnostic, Diagnostics, FgirError, Loc
+from fgir import arguments as check
+from fgir.diagnostics import ArgumentError, Diagnostic, Diagnostics, FgirError, Loc, SpecIOError
 from fgir.frontend import build_ir
 from fgir.ir.graph import Graph
 from fgir.ir.types import TensorType
@@ -27,10 +28,15 @@ def parse_input(text: str) -> TensorType:
 
 
 def check_opset(opset: int) -> int:
-    """``opset`` if fgir can emit it, else ValueError saying which it can (needs the onnx package)."""
-    from fgir.backends.onnx import check_opset as check
+    """``opset`` if fgir can emit it, else an ArgumentError (a ValueError too) saying which it can
+    (needs the onnx package: ImportError without it)."""
+    from fgir.backends.onnx import check_opset as check_emitted
 
-    return check(opset)
+    check.whole(opset, "fgir.to_onnx", "opset", optional=False)
+    try:
+        return check_emitted(opset)
+    except ValueError as exc:
+        raise ArgumentError.of("fgir.to_onnx", "opset", str(exc)) from None
 
 
 def calibration_batches(graph: Graph, count: int, data: str | Path = "digits") -> list:
@@ -43,6 +49,12 @@ def calibration_batches(graph: Graph, count: int, data: str | Path = "digits") -
     """
     from fgir.data import calibration_batches as batches
 
+    where = "fgir.api.calibration_batches"
+    if not isinstance(graph, Graph) or not graph.is_lowered:
+        raise ArgumentError.of(where, "graph", f"expected a compiled Graph (fgir.compile), got {type(graph).__name__}")
+    check.whole(count, where, "count", minimum=1, optional=False)
+    if not isinstance(data, (str, Path)):
+        check.path(data, where, "data")
     return batches(data, graph.meta["input"], count)
 
 
@@ -58,12 +70,19 @@ def loads(text: str, file: str = "<string>") -> Graph:
     >>> [n.op for n in g]
     ['input', 'block:ResNet']
     """
+    check.text(text, "fgir.loads", "text")
+    check.text(file, "fgir.loads", "file")
     return _build(load_yaml_text(text, file), text, file)
 
 
 def load(source: str | Path) -> Graph:
-    """Parse a spec file (a path) or spec text (a string holding a newline) into the IR of blocks."""
-    if isinstance(source, str) and "\n" in source:
+    """Parse a spec file (a path) or spec text (a string holding a newline, or one line of YAML such
+    as ``search_space: {...}``) into the IR of blocks."""
+    source = check.spec_source(source, "fgir.load")
+    if isinstance(source, Graph):
+        raise ArgumentError.of("fgir.load", "source", "expected a spec file's path or spec text, got a Graph "
+                                                      "(fgir.compile takes a Graph)")
+    if isinstance(source, str) and check.is_spec_text(source):
         return loads(source)
     path = Path(source)
     root = load_yaml_file(path)
@@ -79,6 +98,7 @@ def _build(root: Any, text: str, file: str) -> Graph:
     graph.meta["spec"] = {"file": file, "text": text,
                           "sha256": hashlib.sha256(text.encode()).hexdigest()}
     graph.meta["warnings"] = [str(d) for d in diags.items if d.severity == "warning"]
+    graph.meta["warning_diagnostics"] = [d.to_json() for d in diags.items if d.severity == "warning"]
     graph.meta["hyper_parameters"] = [str(k) for k in doc.hyper_parameters or {}]
     return graph
 
@@ -99,13 +119,49 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
     """
     from fgir.passes import PassContext, PassManager, default_passes
 
+    spec = check.spec_source(spec, "fgir.compile")
+    input = check.input_size(input, "fgir.compile")
+    dump_after = check.pass_names(dump_after, "fgir.compile")
+    pipeline = check.passes(passes, "fgir.compile")
+    pipeline = pipeline if pipeline is not None else default_passes()
+    if dump_to is not None and not callable(dump_to):
+        check.stream(dump_to, "fgir.compile", "dump_to")
+    if verify is not None:
+        check.flag(verify, "fgir.compile", "verify")
     graph = spec.copy() if isinstance(spec, Graph) else load(spec)   # the caller's graph stays as it is
-    pipeline = list(passes) if passes is not None else default_passes()
     ctx = PassContext({"input": input} if input is not None else {})
     PassManager(pipeline, dump_after=dump_after, dump_to=dump_to, verify=verify).run(graph, ctx)
-    graph.meta.setdefault("warnings", []).extend(
-        str(d) for d in ctx.diagnostics.items if d.severity == "warning")
+    warnings = [d for d in ctx.diagnostics.items if d.severity == "warning"]
+    graph.meta.setdefault("warnings", []).extend(str(d) for d in warnings)
+    graph.meta.setdefault("warning_diagnostics", []).extend(d.to_json() for d in warnings)
     return graph
+
+
+def check_files(graph: Graph) -> None:
+    """Refuse a spec whose processes name a missing file, or one that is no torch checkpoint (Prune's
+    ``init_model_file``; ``fgir check`` does this without torch).  Raises SpecIOError with every one."""
+    from fgir.frontend import input_file_problems
+
+    problems = input_file_problems(graph)
+    if problems:
+        raise SpecIOError(problems)
+
+
+def block_types(name: str | None = None) -> list[dict[str, Any]]:
+    """The registered block, layer and process types (plugins' included), each with its typed arguments:
+    what ``fgir blocks [NAME]`` lists.  An unknown ``name`` is an ArgumentError with "did you mean".
+
+    >>> [a["name"] for a in block_types("BasicBlock")[0]["arguments"]][:3]
+    ['inchannel', 'outchannel', 'stride']
+    """
+    from fgir.blocks.registry import catalog
+
+    if name is not None:
+        check.text(name, "fgir.api.block_types", "name")
+    try:
+        return catalog(name)
+    except ValueError as exc:
+        raise ArgumentError.of("fgir blocks", "", str(exc)) from None
 
 
 def check_size(graph: Graph, max_params: int = DEFAULT_MAX_PARAMS) -> None:
@@ -118,22 +174,45 @@ def check_size(graph: Graph, max_params: int = DEFAULT_MAX_PARAMS) -> None:
                                    hint="raise the limit with --max-params (max_params=) if you mean it"))
 
 
-def to_torch(graph: SpecSource, *, seed: int | None = None, max_params: int = DEFAULT_MAX_PARAMS):
-    """Lower a graph (compiling it first if needed) to a trainable ``torch.nn.Module``.
+def _compiled(graph: Any, input: Any, function: str) -> Graph:
+    """A lowered graph for ``input`` (compiling a spec or an uncompiled graph; a compiled one as it is)."""
+    graph = check.spec_source(graph, function)
+    size = check.input_size(input, function)
+    if isinstance(graph, Graph) and graph.is_lowered:
+        if size is not None and list(size.dims) != list(graph.meta.get("input", [])):
+            raise ArgumentError.of(function, "input", f"the graph is compiled for input "
+                                   f"{'x'.join(map(str, graph.meta.get('input', [])))}, not {size}",
+                                   hint="pass the spec (or fgir.compile(spec, input=...)) for another input")
+        return graph
+    return compile(graph, input=size)
 
-    Refuses a network of more than ``max_params`` parameters before allocating it.
+
+def to_torch(graph: SpecSource, *, input: str | TensorType | tuple[int, int, int] | None = None,
+             seed: int | None = None, max_params: int = DEFAULT_MAX_PARAMS, weights: Any = None):
+    """Lower a graph (compiling it first if needed, for ``input`` when given) to a trainable
+    ``torch.nn.Module``.
+
+    Refuses a network of more than ``max_params`` parameters before allocating it.  ``weights``:
+    an fgir checkpoint or a ``torch.save(model.state_dict())`` file (or a state_dict) to load
+    instead of fresh ones; every tensor must fit (a quantized network's ranges may be missing:
+    calibrate them).
     """
     from fgir.backends.torch import build_module
 
-    if not isinstance(graph, Graph) or not graph.is_lowered:
-        graph = compile(graph)
+    check.seed(seed, "fgir.to_torch")
+    check.whole(max_params, "fgir.to_torch", "max_params", minimum=1, optional=False)
+    graph = _compiled(graph, input, "fgir.to_torch")
     if graph.meta.get("prune", {}).get("select") and graph.meta["prune"].get("init_model_file"):
         from fgir.prune import choose_channels
 
         graph = choose_channels(graph)   # Prune ratios: the criterion picks the channels from the weights
     check_size(graph, max_params)
     module = build_module(graph, seed=seed)
-    if graph.meta.get("prune", {}).get("init_model_file"):
+    if weights is not None:
+        from fgir.backends.torch.checkpoint import load_weights
+
+        load_weights(module, weights, graph)
+    elif graph.meta.get("prune", {}).get("init_model_file"):
         from fgir.backends.torch.prune import load_pruned_weights
 
         load_pruned_weights(module, graph)
@@ -143,7 +222,8 @@ def to_torch(graph: SpecSource, *, seed: int | None = None, max_params: int = DE
 def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any = None,
             seed: int | None = None, opset: int | None = None, keep_bn: bool = False,
             calibrate: Iterable[Any] | None = None, calibration: str = "percentile",
-            form: str = "integer") -> "onnx.ModelProto":
+            form: str = "integer", input: str | TensorType | tuple[int, int, int] | None = None
+            ) -> "onnx.ModelProto":
     """Lower a graph (compiling it first if needed) to an ONNX model for inference; write it to ``path``.
 
     ``weights``: ``None`` for fresh weights (those ``to_torch(graph, seed=seed)``
@@ -158,25 +238,38 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
     weights may be a float network's), by ``calibration`` (``minmax``, ``percentile``
     or ``mse``; :mod:`fgir.backends.torch.calibrate`), on a copy: a module passed as
     ``weights`` is not changed.  Without it the weights' own ranges (learned by QAT)
-    are used.  The file is written atomically; the ``onnx.ModelProto`` is returned either way.
+    are used; calibrating a network without quantized activations is an error.  ``input``: the
+    input size to compile a spec for.  The file is written atomically; the ``onnx.ModelProto`` is
+    returned either way.  A wrong argument is an ArgumentError (an FgirError).
 
     >>> model = to_onnx("examples/resnet20_cifar.yaml", "model.onnx", seed=0)   # doctest: +SKIP
     >>> model = to_onnx("examples/quant_resnet20.yaml", weights="q.pt",
     ...                 calibrate=[torch.rand(32, 3, 32, 32)])                  # doctest: +SKIP
     """
-    from fgir.backends.onnx import DEFAULT_OPSET, build_model, check_opset, save_atomic
+    from fgir.backends.onnx import DEFAULT_OPSET, build_model, save_atomic
     from fgir.backends.onnx.source import calibrated, resolve_weights
 
+    where = "fgir.to_onnx"
+    if path is not None:
+        path = check.path(path, where, "path")
+    check.seed(seed, where)
+    check.flag(keep_bn, where, "keep_bn")
+    check.choice(calibration, ("minmax", "percentile", "mse"), where, "calibration")
+    check.choice(form, ("integer", "storage"), where, "form")
     opset = check_opset(DEFAULT_OPSET if opset is None else opset)
-    if not isinstance(graph, Graph) or not graph.is_lowered:
-        graph = compile(graph)
+    graph = _compiled(graph, input, where)
     if weights is None:
         weights = to_torch(graph, seed=seed)   # fresh: what `fgir compile -o model.pt` would hold
     elif seed is not None:
-        raise ValueError("seed only applies to fresh weights; it cannot change given weights")
-    arrays, source = resolve_weights(weights)
+        raise ArgumentError.of(where, "seed", "seed only applies to fresh weights; it cannot change given weights")
+    arrays, source = resolve_weights(weights, graph)
     if calibrate is not None:
-        arrays = calibrated(graph, arrays, calibrate, source, method=calibration)
+        if not quantizes_activations(graph):
+            raise ArgumentError.of(where, "calibrate", "the network quantizes no activations: there is no range "
+                                                       "to calibrate", hint="calibrate= applies to a spec with a "
+                                                                            "Quant process")
+        batches = check.checked_batches(calibrate, tuple(graph.meta["input"]), where)
+        arrays = calibrated(graph, arrays, batches, source, method=calibration)
     model = build_model(graph, arrays, opset=opset, keep_bn=keep_bn, form=form, source=source)
     if path is not None:
         save_atomic(model, path)
@@ -193,6 +286,12 @@ def train(spec: SpecSource, output: str | Path | None = None, **options: Any) ->
     """
     from fgir.training.run import train as run
 
+    spec = check.spec_source(spec, "fgir.train")
+    if output is not None:
+        output = check.path(output, "fgir.train", "output")
+    progress = options.get("progress", "auto")
+    if not (isinstance(progress, str) and progress == "auto"):
+        check.stream(progress, "fgir.train", "progress")
     return run(spec, output, **options)
 
 
@@ -200,7 +299,7 @@ def save_model(module: Any, path: str | Path) -> None:
     """Save a compiled module's weights with its resolved spec (what ``fgir compile -o x.pt`` writes)."""
     from fgir.backends.torch import save_checkpoint
 
-    save_checkpoint(module, Path(path))
+    save_checkpoint(module, check.path(path, "fgir.save_model", "path"))
 
 
 def load_model(path: str | Path):
@@ -210,7 +309,7 @@ def load_model(path: str | Path):
     """
     from fgir.backends.torch import build_module, read_checkpoint
 
-    payload = read_checkpoint(Path(path))
+    payload = read_checkpoint(check.path(path, "fgir.load_model", "path"))
     graph = compile(loads(payload["spec_text"], payload["spec_file"]),
                     input="x".join(str(d) for d in payload["input"]) or None)
     module = build_module(graph)

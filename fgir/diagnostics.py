@@ -7,10 +7,20 @@ once, formatted the way compilers do::
 
     spec.yaml:12:9: error: layer.items.stride: 8 values for num_reps 9
 
+A diagnostic may carry notes at other places (the spec line that used a
+user block whose Python code failed), and has a JSON form for editors and CI
+(``fgir check --format json``).
+
 Example:
     >>> loc = Loc("spec.yaml", 12, 9)
     >>> str(Diagnostic(loc, "layer.items.stride", "8 values for num_reps 9"))
     'spec.yaml:12:9: error: layer.items.stride: 8 values for num_reps 9'
+    >>> d = Diagnostic(Loc("stage.py", 7, 9), "", "KeyError: 'x'", notes=(Note(loc, "net: used here"),))
+    >>> print(d)
+    stage.py:7:9: error: KeyError: 'x'
+    spec.yaml:12:9: note: net: used here
+    >>> d.to_json()["notes"]
+    [{'file': 'spec.yaml', 'line': 12, 'col': 9, 'message': 'net: used here'}]
 """
 
 from __future__ import annotations
@@ -68,6 +78,17 @@ class Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """Another place a diagnostic is about: where a failing user block is used in the spec."""
+
+    loc: Loc
+    message: str
+
+    def to_json(self) -> dict:
+        return {"file": self.loc.file, "line": self.loc.line, "col": self.loc.col, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One message about the user's input."""
 
@@ -77,6 +98,7 @@ class Diagnostic:
     severity: str = "error"
     hint: str | None = None
     subject: str | None = None   # the IR node or block scope it is about, when there is one
+    notes: tuple[Note, ...] = ()
 
     @classmethod
     def at(cls, origin: Origin, message: str, *, hint: str | None = None,
@@ -88,7 +110,16 @@ class Diagnostic:
         text = f"{self.loc}: {self.severity}: {where}{self.message}"
         if self.hint:
             text += f"\n{self.loc}: note: {self.hint}"
+        for note in self.notes:
+            text += f"\n{note.loc}: note: {note.message}"
         return text
+
+    def to_json(self) -> dict:
+        """The fields as a JSON object (``fgir check --format json``): file, line, col (0 when the
+        diagnostic is about a whole file), path, severity, message, hints, notes."""
+        return {"file": self.loc.file, "line": self.loc.line, "col": self.loc.col, "path": self.path,
+                "severity": self.severity, "message": self.message, "hints": [self.hint] if self.hint else [],
+                "notes": [note.to_json() for note in self.notes]}
 
 
 class FgirError(Exception):
@@ -138,6 +169,23 @@ class FgirError(Exception):
 
 class SpecIOError(FgirError):
     """The spec (or another input file) could not be read: exit status 2 in the CLI."""
+
+
+class ArgumentError(FgirError, TypeError, ValueError):
+    """A wrong argument to a public function (not a problem in a spec): the diagnostic names the
+    function and the argument, ``fgir.compile: error: input: expected CxHxW ...``.
+
+    Also a TypeError and a ValueError, so code that catches those (as for any Python
+    function) keeps working.
+
+    >>> raise ArgumentError.of("fgir.compile", "input", "expected CxHxW such as 3x32x32, got '64x64'")
+    Traceback (most recent call last):
+    fgir.diagnostics.ArgumentError: fgir.compile: error: input: expected CxHxW such as 3x32x32, got '64x64'
+    """
+
+    @classmethod
+    def of(cls, function: str, argument: str, message: str, hint: str | None = None) -> "ArgumentError":
+        return cls(Diagnostic(Loc(function), argument, message, hint=hint))
 
 
 class Diagnostics:

@@ -21,12 +21,16 @@ class CheckChannels(Pass):
     provides = frozenset({"channels_checked"})
 
     def run(self, graph: Graph, ctx: PassContext) -> None:
+        misshapen: set[str] = set()   # nodes after a tensor of the wrong kind (flat/spatial): its consequences
         for node in graph:
             if node.op == "input":
                 continue
             ins = node.input_types
             if any("collapsed" in src.meta for src in node.inputs):
                 continue  # reported where it first collapsed
+            if any(src.name in misshapen for src in node.inputs):
+                misshapen.add(node.name)   # reported once, at the root cause
+                continue
             if "collapsed" in node.meta:
                 h, w = node.meta["collapsed"]
                 size = "x".join(str(d) for d in ins[0].dims[1:])
@@ -38,9 +42,11 @@ class CheckChannels(Pass):
             for arg, message in OPS[node.op].check(node.attrs, ins):
                 origin = node.origin_of(arg) if arg else node.origin
                 ctx.error(origin, f"{node.op} '{node.name}' {message}", subject=node.name)
+                if not arg:   # the input's kind or shape, not a width: what follows cannot be right either
+                    misshapen.add(node.name)
         for info in graph.blocks:
             expect = info.expect
-            if expect is None:
+            if expect is None or info.output in misshapen:
                 continue
             out = graph[info.output].type
             if out is not None and out.channels != expect.channels:

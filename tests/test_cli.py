@@ -137,16 +137,30 @@ def test_unlisted_module_is_a_warning(tmp_path):
     assert result.stderr == "s.yaml:4:3: warning: extra: module 'extra' is defined but not listed in 'modules'\n"
 
 
-def test_a_bug_is_reported_as_internal_error_without_traceback(tmp_path):
+def test_a_bug_is_reported_as_internal_error_without_traceback(tmp_path, monkeypatch, capsys):
+    import fgir.api
+    from fgir.cli import main
+
+    def buggy(*args, **kwargs):
+        return 1 / 0   # a bug in fgir itself (a bug in a plugin is the user's: tests/test_reliability_plugins.py)
+
+    monkeypatch.setattr(fgir.api, "compile", buggy)
+    assert main(["check", "examples/resnet20_cifar.yaml"]) == 3
+    err = capsys.readouterr().err
+    assert err == ("fgir: internal compiler error: division by zero\n"
+                   "fgir: this is a bug in fgir; rerun with FGIR_DEBUG=1 for the traceback and report it\n")
+
+
+def test_a_bug_in_a_plugin_is_the_users_error(tmp_path):
     plugin = tmp_path / "buggy.py"
     plugin.write_text("from fgir.blocks import Block, register_block\n\n"
                       "@register_block\nclass Buggy(Block):\n    def constructor(self):\n"
                       "        1 / 0\n")
     (tmp_path / "s.yaml").write_text("search_space:\n  modules: [b]\n  b: {type: Buggy}\n")
     result = run_fgir("check", "--plugin", "buggy.py", "s.yaml", cwd=tmp_path)
-    assert result.returncode == 3
-    assert result.stderr.startswith("fgir: internal compiler error: division by zero\n")
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert result.stderr == ("buggy.py:6:9: error: Buggy.constructor raised ZeroDivisionError: division by zero\n"
+                             "s.yaml:3:6: note: b: used here\nfgir: 1 error\n")
 
 
 def test_python_dash_m_and_version():

@@ -57,7 +57,7 @@ def test_malformed_yaml_points_at_the_problem():
     with pytest.raises(FgirError) as info:
         load_yaml_text("search_space:\n  modules: [m\n  m: {type: ReLU}\n", "bad.yaml")
     assert str(info.value.diagnostics[0]) == \
-        "bad.yaml:3:4: error: malformed YAML: did not find expected ',' or ']'"
+        "bad.yaml:3:4: error: malformed YAML: the '[' list opened at 2:12 is not closed: expected ',' or ']'"
 
 
 def test_merge_keys_work_and_explicit_keys_win():

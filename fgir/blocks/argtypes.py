@@ -23,6 +23,7 @@ from typing import Annotated, Any, Callable, Literal
 
 from fgir.blocks.located import LocList, locate, origin_of
 from fgir.diagnostics import Diagnostics, Origin, did_you_mean
+from fgir.limits import MAX_VALUE
 
 
 class _Invalid:
@@ -140,7 +141,14 @@ class IntType(ArgType):
             return self.wrong(value, origin, diags)
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             return self.wrong(value, origin, diags)
-        return value
+        return value if abs(value) <= MAX_VALUE else _too_large(value, origin, diags)
+
+
+def _too_large(value: Any, origin: Origin, diags: Diagnostics) -> Any:
+    """A number no network needs, that would make the blocks build lists beyond any memory."""
+    diags.error(origin_of(value, origin), f"{value} is beyond what fgir builds: at most {MAX_VALUE:,} "
+                                          "(fgir.limits.MAX_VALUE)")
+    return INVALID
 
 
 class FloatType(ArgType):
@@ -150,11 +158,11 @@ class FloatType(ArgType):
             f"a number from {low:g} to {high:g}" if high is not None else f"a number of at least {low:g}")
 
     def validate(self, value, origin, diags):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:   # NaN
             return self.wrong(value, origin, diags)
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             return self.wrong(value, origin, diags)
-        return value
+        return value if abs(value) <= MAX_VALUE else _too_large(value, origin, diags)
 
 
 class BoolType(ArgType):

@@ -20,11 +20,14 @@ Example (a user block; ``register_block`` makes it usable as ``type: TwoConvs``)
 from __future__ import annotations
 
 import contextvars
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
 
 from fgir.blocks.argtypes import BlockSpec, Param, signature_of, validate_args
 from fgir.blocks.located import collect_origins, origin_of, plain
-from fgir.diagnostics import Diagnostics, Origin
+from fgir.blocks.user_code import (defined_at, is_users, not_a_value, refuse_foreign_child, source_of,
+                                   user_code_error, user_frame)
+from fgir.diagnostics import Diagnostics, Note, Origin
 from fgir.ir.graph import BLOCK_PREFIX, Graph, Node, WidthExpectation
 
 if TYPE_CHECKING:
@@ -137,6 +140,7 @@ class Module:
         return self._args
 
     def __setattr__(self, key: str, value: Any) -> None:
+        refuse_foreign_child(self, key, value)
         if isinstance(value, Module):
             object.__setattr__(value, "_name", key)
             self._children[key] = value
@@ -213,9 +217,30 @@ class Block(Module):
         frame = _frame()
         token = _FRAME.set(_Frame(frame.diags, self._origin))
         try:
-            self.constructor(**self._args)
+            self._run_users_code("constructor", lambda: self.constructor(**self._args))
         finally:
             _FRAME.reset(token)
+
+    def _run_users_code(self, method: str, run: Callable[[], Any]) -> Any:
+        """Run a block's constructor or forward; an exception from a user block's code is the user's
+        error, reported at their line and at the spec line using the block (then elaboration stops)."""
+        cls = type(self)
+        if not is_users(cls):
+            return run()
+        diags = _frame().diags
+        reported = len(diags.items)
+        try:
+            return run()
+        except ElaborationAborted as exc:   # a layer it made got wrong arguments: say where the code made it
+            made_at = user_frame(exc, prefer=source_of(cls))
+            if made_at is not None:
+                diags.items[reported:] = [replace(d, notes=(*d.notes, Note(made_at, "made here"))) if not d.notes
+                                          else d for d in diags.items[reported:]]
+            raise
+        except Exception as exc:
+            diags.items.append(user_code_error(exc, f"{cls.type_name()}.{method}", source_of(cls),
+                                               used_at=self._origin, fallback=defined_at(cls, method)))
+            raise ElaborationAborted() from None
 
     def forward(self, x: Value) -> Value:
         for child in self._children.values():
@@ -228,9 +253,18 @@ class Block(Module):
         graph = Graph()
         token = _FRAME.set(_Frame(frame.diags, self._origin, graph))
         try:
-            graph.set_output(self.forward(Value(graph.add_input())).node)
+            source = graph.add_input()
+            out = self._run_users_code("forward", lambda: self.forward(Value(source)))
+            if not isinstance(out, Value):
+                self._run_users_code("forward", lambda: not_a_value(self, out))
+            graph.set_output(out.node)
         finally:
             _FRAME.reset(token)
+        if graph.output is source:
+            frame.diags.warning(self._origin, f"{self.type_name()} builds nothing: it passes its input on "
+                                              "unchanged", hint="its constructor assigns no layers or blocks "
+                                                                "(self.conv = Conv2d(...)), or its forward "
+                                                                "returns its input")
         return graph
 
     def _to_node(self, name: str, inputs: list[Node]) -> Node:
@@ -312,7 +346,7 @@ def instantiate(cls: type[Module], name: str, args: dict[str, Any], origin: Orig
     try:
         module = cls(_origin=origin, _key_origins=key_origins,
                      _value_origins=getattr(args, "value_origins", None), **args)
-    except ElaborationAborted:
+        object.__setattr__(module, "_name", name)
+        return module(*[Value(i) for i in inputs]).node
+    except ElaborationAborted:   # its arguments were wrong, or a user block's code failed: reported
         return None
-    object.__setattr__(module, "_name", name)
-    return module(*[Value(i) for i in inputs]).node

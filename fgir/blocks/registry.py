@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from fgir.diagnostics import Diagnostics, Origin, did_you_mean
+from fgir.diagnostics import ArgumentError, Diagnostics, Origin, did_you_mean
 
 BLOCKS: dict[str, type] = {}
 PROCESSES: dict[str, type] = {}
@@ -21,13 +21,26 @@ T = TypeVar("T", bound=type)
 
 
 def register_block(cls: T | None = None, *, name: str | None = None, replace: bool = False) -> Any:
-    """Class decorator: make a Block (or Layer) subclass usable as ``type: Name`` in specs."""
+    """Class decorator: make a Block (or Layer) subclass usable as ``type: Name`` in specs.
+
+    Anything but a Block or Layer subclass, a name that is no identifier, or a name already
+    taken (without ``replace=True``) is an ArgumentError (an FgirError; a TypeError and a
+    ValueError too).
+    """
 
     def register(klass: T) -> T:
+        from fgir.blocks.module import Module
+
+        if not (isinstance(klass, type) and issubclass(klass, Module)):
+            raise ArgumentError.of("fgir.register_block", "", f"{getattr(klass, '__name__', klass)!r} is not a "
+                                   "block: a block subclasses fgir.blocks.Block (or fgir.blocks.Layer for one op)")
         type_name = name or klass.type_name()
+        if not isinstance(type_name, str) or not type_name.isidentifier():
+            raise ArgumentError.of("fgir.register_block", "name", f"a block type's name is a Python identifier, "
+                                                                  f"not {type_name!r}")
         if type_name in BLOCKS and BLOCKS[type_name] is not klass and not replace:
-            raise ValueError(f"block type '{type_name}' is already registered "
-                             "(pass replace=True to override it)")
+            raise ArgumentError.of("fgir.register_block", "", f"block type '{type_name}' is already registered "
+                                                              "(pass replace=True to override it)")
         if name:
             klass.name = name
         BLOCKS[type_name] = klass
@@ -49,6 +62,55 @@ def lookup_block(type_name: Any, origin: Origin, diags: Diagnostics) -> type | N
     if isinstance(type_name, str) and type_name in PROCESSES:
         diags.error(origin, f"'{type_name}' is a process, not a block: list it as its own module")
         return None
-    hint = did_you_mean(str(type_name), list(BLOCKS) + list(PROCESSES))
+    hint = did_you_mean(str(type_name), list(BLOCKS) + list(PROCESSES)) or _plugin_hint(type_name)
     diags.error(origin, f"unknown block type '{type_name}'", hint=hint)
     return None
+
+
+def _plugin_hint(type_name: Any) -> str:
+    """For a type that is no misspelling: a user block needs the Python file that registers it."""
+    users = sorted(name for name, cls in BLOCKS.items() if not cls.__module__.startswith("fgir."))
+    if not users:
+        return (f"if '{type_name}' is a block of your own, load the Python file that registers it: "
+                "--plugin FILE.py (fgir.plugins.load_plugin in Python); 'fgir blocks' lists the known types")
+    return (f"the user blocks registered are {', '.join(users)}; for another of your own, load the file that "
+            "registers it: --plugin FILE.py; 'fgir blocks' lists every known type")
+
+
+def _default_text(value: Any) -> str:
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else repr(value) \
+        if isinstance(value, str) else str(value)
+
+
+def describe(cls: type) -> dict[str, Any]:
+    """What ``fgir blocks NAME`` shows of a block, layer or process type: its typed arguments and where
+    it comes from (fgir, or the file that registered it)."""
+    import inspect
+    import sys
+
+    from fgir.blocks.module import Layer
+
+    kind = "process" if cls in PROCESSES.values() else "layer" if issubclass(cls, Layer) else "block"
+    users = not cls.__module__.startswith("fgir.")
+    source = getattr(sys.modules.get(cls.__module__), "__file__", None) if users else None
+    doc = inspect.getdoc(cls) if cls.__doc__ else None
+    arguments = [{"name": p.name, "type": p.type.description, "required": p.required,
+                  **({} if p.required else {"default": _default_text(p.default)})}
+                 for p in cls.signature().values()]
+    family = getattr(cls, "family", None)
+    return {"name": cls.type_name(), "kind": kind, "family": family.name if family else None,
+            "from": source or cls.__module__ if users else "fgir", "doc": doc.splitlines()[0] if doc else "",
+            "arguments": arguments}
+
+
+def catalog(name: str | None = None) -> list[dict[str, Any]]:
+    """Every registered type described (:func:`describe`), sorted by kind and name; or the one named
+    ``name`` (a ValueError with "did you mean" for a name no type has)."""
+    types = {**BLOCKS, **PROCESSES}
+    if name is not None:
+        if name not in types:
+            hint = did_you_mean(name, types)
+            raise ValueError(f"no block type '{name}'" + (f"; {hint}" if hint else "") + " ('fgir blocks' lists them)")
+        return [describe(types[name])]
+    order = {"block": 0, "layer": 1, "process": 2}
+    return sorted((describe(cls) for cls in types.values()), key=lambda d: (order[d["kind"]], d["name"]))

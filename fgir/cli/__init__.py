@@ -13,9 +13,9 @@ import sys
 import traceback
 from typing import Sequence
 
-from fgir.cli import check, compile, prune, search, train, viz
-from fgir.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_SPEC, EXIT_USAGE, UsageError
-from fgir.diagnostics import FgirError, SpecIOError
+from fgir.cli import blocks, check, compile, prune, search, train, viz
+from fgir.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_SPEC, EXIT_USAGE, UsageError, missing_package_message
+from fgir.diagnostics import ArgumentError, FgirError, SpecIOError
 from fgir.plugins import load_plugin
 
 __all__ = ["build_parser", "load_plugin", "main"]
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fgir", description="Compile fine-grained search-space specs.")
     parser.add_argument("--version", action="version", version=f"fgir {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check, compile, viz, search, train, prune):
+    for module in (check, compile, viz, search, train, prune, blocks):
         module.add_parsers(sub)
     return parser
 
@@ -40,8 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for plugin in getattr(args, "plugin", []):
             load_plugin(plugin)
-        return args.func(args)
-    except SpecIOError as exc:
+        status = args.func(args)
+        sys.stdout.flush()   # here, not at exit: a reader that left (| head) is handled below
+        return status
+    except BrokenPipeError:  # `fgir check ... | head`: the reader left; not an error of ours
+        _quiet_stdout()
+        return EXIT_OK
+    except (SpecIOError, ArgumentError) as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
     except FgirError as exc:
@@ -53,9 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"fgir: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ModuleNotFoundError as exc:   # an optional package this command needs
-        print(f"fgir: error: this needs the Python package '{exc.name}', which is not installed "
-              f"(pip install {exc.name})", file=sys.stderr)
+    except ModuleNotFoundError as exc:   # a package this command needs (fgir's own modules: a bug, below)
+        package = (exc.name or "").split(".")[0]
+        if not package or package == "fgir":
+            return _internal_error(exc)
+        print(f"fgir: error: {missing_package_message(package)}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # writing an output: a missing folder, a full disk, no permission
         where = f"{exc.filename}: " if exc.filename else ""
@@ -63,17 +70,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `fgir summary | head`: the reader left; not an error of ours
-        sys.stderr = sys.stdout = open(os.devnull, "w")
-        return EXIT_OK
     except Exception as exc:  # a bug in fgir, not in the spec: say so plainly
-        print(f"fgir: internal compiler error: {exc}", file=sys.stderr)
-        if os.environ.get("FGIR_DEBUG"):
-            traceback.print_exc()
-        else:
-            print("fgir: this is a bug in fgir; rerun with FGIR_DEBUG=1 for the traceback and "
-                  "report it", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal_error(exc)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush finds no closed pipe to complain of."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _internal_error(exc: BaseException) -> int:
+    print(f"fgir: internal compiler error: {exc}", file=sys.stderr)
+    if os.environ.get("FGIR_DEBUG"):
+        traceback.print_exception(exc)
+    else:
+        print("fgir: this is a bug in fgir; rerun with FGIR_DEBUG=1 for the traceback and "
+              "report it", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

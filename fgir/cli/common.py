@@ -37,8 +37,13 @@ def positive_int(what: str) -> Callable[[str], int]:
     return parse
 
 
-def add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", help="the spec file (YAML)")
+def add_common(p: argparse.ArgumentParser, several: bool = False, stdin: bool = False) -> None:
+    """The spec (several, for ``fgir check``; ``-`` for stdin where the command reads it) and the options
+    every compiling command takes."""
+    if several:
+        p.add_argument("spec", nargs="+", help="the spec files (YAML); - reads one from stdin")
+    else:
+        p.add_argument("spec", help="the spec file (YAML)" + ("; - reads it from stdin" if stdin else ""))
     p.add_argument("--plugin", action="append", default=[], metavar="FILE.py|MODULE",
                    help="import a Python file or module that registers user blocks (repeatable)")
     p.add_argument("--input", type=input_arg, metavar="CxHxW",
@@ -52,9 +57,22 @@ def print_warnings(graph) -> None:
         print(text, file=sys.stderr)
 
 
+# what to install for a package a command needs: fgir's own dependencies, or the extra that brings it
+INSTALL = {"torch": "fgir", "onnx": "fgir", "onnxruntime": "fgir", "graphviz": "'fgir[viz]'",
+           "sklearn": "'fgir[search]'", "optuna": "'fgir[search]'", "ray": "'fgir[ray]'"}
+
+
+def missing_package_message(package: str) -> str:
+    """``fgir: error: ...`` for a Python package a command needs that is not installed (exit 2)."""
+    what = INSTALL.get(package)
+    how = f"pip install {what}" + (f" (or pip install {package})" if what == "fgir" else "") if what \
+        else f"pip install {package}"
+    return f"this needs the Python package '{package}', which is not installed: {how}"
+
+
 def refuse_overwriting_spec(output: str, spec: str) -> None:
     from pathlib import Path
 
     out = Path(output)
-    if out.exists() and out.resolve() == Path(spec).resolve():
+    if out.exists() and spec != "-" and out.resolve() == Path(spec).resolve():
         raise UsageError(f"-o {out} would overwrite the input spec")

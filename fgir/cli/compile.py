@@ -10,7 +10,7 @@ from typing import Callable
 from fgir.cli.common import EXIT_OK, UsageError, add_common, positive_int, print_warnings, refuse_overwriting_spec
 from fgir.limits import DEFAULT_MAX_PARAMS
 
-ONNX_ONLY = {"weights": "--weights", "opset": "--opset", "keep_bn": "--keep-bn", "calibrate": "--calibrate",
+ONNX_ONLY = {"opset": "--opset", "keep_bn": "--keep-bn", "calibrate": "--calibrate",
              "calibrate_data": "--calibrate-data", "quant_form": "--quant-form", "calibration": "--calibration"}
 
 
@@ -39,7 +39,9 @@ def _write_torch(graph, out: Path, args: argparse.Namespace) -> None:
     if given:
         raise UsageError(f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to .onnx output, "
                          f"not to {out.suffix}")
-    save_model(to_torch(graph, seed=args.seed, max_params=args.max_params), out)
+    if args.weights is not None and args.seed is not None:
+        raise UsageError("--seed sets fresh weights; it cannot be combined with --weights")
+    save_model(to_torch(graph, seed=args.seed, max_params=args.max_params, weights=args.weights), out)
 
 
 def _write_onnx(graph, out: Path, args: argparse.Namespace) -> None:
@@ -52,9 +54,9 @@ def _write_onnx(graph, out: Path, args: argparse.Namespace) -> None:
             check_opset(args.opset)
     except ImportError as exc:
         raise UsageError(f"-o {out}: ONNX output needs the onnx package ({exc}); "
-                         f"pip install 'fgir[onnx]'") from None
-    except ValueError as exc:
-        raise UsageError(f"--opset {args.opset}: {exc}") from None
+                         f"pip install fgir (or pip install onnx onnxruntime)") from None
+    except ValueError as exc:   # an ArgumentError: its message, without the API function's name
+        raise UsageError(f"--opset {args.opset}: {getattr(exc, 'message', exc)}") from None
     check_size(graph, args.max_params)
     if args.calibrate_data and not args.calibrate:
         raise UsageError("--calibrate-data says what to calibrate on; --calibrate N says how many batches")
@@ -77,7 +79,7 @@ def _calibration_batches(graph, count: int, data: str | None) -> list | None:
         raise UsageError(f"--calibrate calibrates on scikit-learn's bundled digits data ({exc}); "
                          f"pip install 'fgir[search]'") from None
     except ValueError as exc:
-        raise UsageError(f"--calibrate: {exc}") from None
+        raise UsageError(f"--calibrate: {getattr(exc, 'message', exc)}") from None
 
 
 # the suffix of -o picks the backend
@@ -90,7 +92,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="output file; its suffix picks the backend")
     p.add_argument("--seed", type=int, default=None, help="seed for the initial weights")
     p.add_argument("--weights", metavar="MODEL.pt", default=None,
-                   help="ONNX: take the weights from this fgir checkpoint instead of fresh ones")
+                   help="take the weights from this file (an fgir checkpoint, or torch.save(model.state_dict())) "
+                        "instead of fresh ones")
     p.add_argument("--opset", type=int, default=None, metavar="N",
                    help="ONNX: the opset to emit (17 to the newest the installed onnx knows; default 21)")
     p.add_argument("--keep-bn", action="store_true",

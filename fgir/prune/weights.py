@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from fgir.diagnostics import Diagnostic, FgirError, Loc, SpecIOError
+from fgir.diagnostics import ArgumentError, Diagnostic, FgirError, Loc, SpecIOError
 from fgir.ir.graph import Graph
 from fgir.ir.ops import OPS
 from fgir.ir.pruning import KEEP_IN, KEEP_OUT, SELECTION, dense_attrs, kept_positions
@@ -105,7 +105,8 @@ def read_weights(source: Any, subject: Any) -> Weights:
     elif isinstance(source, dict):
         raw = source
     else:
-        raise TypeError(f"weights are a checkpoint path, a state_dict or a module, not {type(source).__name__}")
+        raise ArgumentError.of("fgir.prune", "weights", "expected a checkpoint path, a state_dict or a module, "
+                               f"got {type(source).__name__}")
     arrays = {str(k): _as_array(v) for k, v in raw.items() if hasattr(v, "shape")}
     dense_problems = _mismatch(arrays, expected_shapes(subject.dense, dense=False))
     if not dense_problems:

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,13 @@ class SpecDocument:
     input_origin: Origin | None = None
     trainer: SMap | None = None              # the recipe sections, when given (checked by fgir train)
     dataset: SMap | None = None
+
+
+def _close_key(wanted: str, mapping: SMap) -> str | None:
+    """The key of ``mapping`` that looks like a misspelt ``wanted``, if one does."""
+    keys = [k for k in mapping if isinstance(k, str)]
+    close = difflib.get_close_matches(wanted, keys, n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _fail(diags: Diagnostics, loc: Loc, path: str, message: str, hint: str | None = None) -> None:
@@ -112,8 +120,14 @@ def _parse(root: Any, diags: Diagnostics, file: str | None) -> SpecDocument:
     elif root.get("type") == SPACE_TYPE:
         space = root
     else:
-        hint = did_you_mean("search_space", [k for k in root if isinstance(k, str)])
-        _fail(diags, root.loc, "", "the spec has no 'search_space' section", hint=hint)
+        misspelt = _close_key("search_space", root)
+        if misspelt is not None:   # point at the misspelt key, and say what it should be
+            _fail(diags, root.key_loc(misspelt), misspelt, "the spec has no 'search_space' section",
+                  hint="did you mean 'search_space'?")
+        else:
+            _fail(diags, root.loc, "", "the spec has no 'search_space' section",
+                  hint="a spec is 'search_space:' with 'modules:' and the modules it lists, or a bare "
+                       "space with 'type: FineGrainedSpace' at the top")
         return SpecDocument(file, root, empty)
     doc = SpecDocument(file, root, space)
     algorithm = root.get("search_algorithm") if space is not root else None

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from fgir.diagnostics import Diagnostic, FgirError, Loc, SpecIOError
+from fgir.spec.yaml_errors import explain
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -192,8 +193,9 @@ def load_yaml_text(text: str, file: str = "<string>") -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = _mark_loc(file, mark) if mark is not None else Loc(file, 1, 1)
-        problem = exc.problem or exc.context or "malformed YAML"
-        raise FgirError(Diagnostic(loc, "", f"malformed YAML: {problem}")) from None
+        problem, hint, at = explain(exc, text)
+        loc = Loc(file, *at) if at is not None else loc
+        raise FgirError(Diagnostic(loc, "", f"malformed YAML: {problem}", hint=hint)) from None
     except yaml.YAMLError as exc:
         raise FgirError(Diagnostic(Loc(file, 1, 1), "", f"malformed YAML: {exc}")) from None
     except RecursionError:

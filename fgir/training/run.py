@@ -113,44 +113,16 @@ def load_weights(model: Any, path: str | Path) -> bool:
     """Fine-tune from ``path``: an fgir checkpoint or a state_dict, loaded weights-only, matching exactly
     — but for a quantized network's ranges, which a float network's weights lack (QAT from float
     weights).  Returns whether the ranges are still to be set (by calibration)."""
-    import torch
+    from fgir.backends.torch.checkpoint import load_weights as load
 
-    from fgir.backends.torch import CHECKPOINT_FORMAT
-    from fgir.data.errors import data_error
-
-    path = Path(path)
-    if not path.is_file():
-        raise data_error(path, "no such file")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:   # torch raises many types for a bad or unsafe file
-        raise data_error(path, f"not a loadable weights-only checkpoint ({type(exc).__name__})") from None
-    state = payload.get("state_dict") if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT \
-        else payload
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise data_error(path, "holds no weights (an fgir checkpoint or a state_dict of tensors)")
-    own = model.state_dict()
-    ranges = quantizer_ranges(model)
-    from_float = bool(ranges) and not any(k in state for k in ranges)
-    shape = lambda t: "x".join(map(str, t.shape)) or "scalar"   # noqa: E731
-    kinds = (("lacks", [k for k in own if k not in state and not (from_float and k in ranges)]),
-             ("has unexpected", [k for k in state if k not in own]),
-             ("has other shapes for", [f"{k} ({shape(state[k])} there, {shape(v)} here)"
-                                       for k, v in own.items() if k in state and state[k].shape != v.shape]))
-    problems = [f"{what} {len(keys)} tensor{'s' if len(keys) > 1 else ''} ({', '.join(keys[:2])}"
-                f"{', ...' if len(keys) > 2 else ''})" for what, keys in kinds if keys]
-    if problems:
-        raise data_error(path, "does not fit this network: it " + "; ".join(problems))
-    model.load_state_dict(state, strict=not from_float)
-    return from_float
+    return load(model, Path(path))
 
 
 def quantizer_ranges(model: Any) -> set[str]:
     """The state_dict names of a module's quantization points' ranges."""
-    from fgir.backends.torch.quant import FakeQuantize
+    from fgir.backends.torch.checkpoint import quantizer_ranges as ranges
 
-    return {f"{name}.{p}" for name, m in model.named_modules() if isinstance(m, FakeQuantize)
-            for p, _ in m.named_parameters()}
+    return ranges(model)
 
 
 CALIBRATION_IMAGES = 256   # QAT from float weights starts from ranges calibrated on this many training images

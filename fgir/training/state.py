@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +33,9 @@ METRICS_NAME = "metrics.jsonl"
 def write_state(path: Path, state: dict[str, Any]) -> None:
     import torch
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save({"format": STATE_FORMAT, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from fgir.atomic import write_atomic
+
+    write_atomic(path, lambda tmp: torch.save({"format": STATE_FORMAT, **state}, tmp))
 
 
 def read_state(path: Path) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import onnx
 from google.protobuf.message import Message
 from onnx import helper
 
+from fgir.atomic import sweep_stale, temp_prefix
 from fgir.diagnostics import Diagnostic, Loc, SpecIOError
 
 PROTOBUF_LIMIT = 2 ** 31            # protobuf refuses to serialise a message of 2 GiB or more
@@ -104,8 +105,9 @@ def save_atomic(model: onnx.ModelProto, path: str | Path, *,
     path = Path(path)
     external = weight_bytes(model) > external_threshold
     data_name = f"{path.name}.data"
+    sweep_stale(path)   # what a writer killed mid-write left
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        staging = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
     except OSError as exc:
         raise _write_error(path, exc) from None
     try:
@@ -120,6 +122,8 @@ def save_atomic(model: onnx.ModelProto, path: str | Path, *,
             with open(staged, "wb") as f:
                 for chunk in model_chunks(model):
                     f.write(chunk)
+                f.flush()
+                os.fsync(f.fileno())   # on disk before the rename: a crash leaves the old file, not an empty one
         os.replace(staged, path)
         written.append(path)
         return written

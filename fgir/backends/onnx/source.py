@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from fgir.diagnostics import Diagnostic, FgirError, Loc
+from fgir.diagnostics import ArgumentError, FgirError, Loc
 from fgir.ir.graph import Graph
 
 WeightSource = str | Path | Mapping[str, Any] | Any   # Any: an nn.Module
@@ -39,26 +39,34 @@ def to_numpy(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     return out
 
 
-def resolve_weights(source: WeightSource) -> tuple[dict[str, np.ndarray], Loc]:
-    """The weights ``source`` holds, as numpy arrays, and where they came from (for diagnostics)."""
+def resolve_weights(source: WeightSource, graph: Graph | None = None) -> tuple[dict[str, np.ndarray], Loc]:
+    """The weights ``source`` holds, as numpy arrays, and where they came from (for diagnostics).
+
+    A file is an fgir checkpoint or a bare ``state_dict`` (read weights-only); with ``graph``,
+    a checkpoint of another network is said in one line, naming the spec it was compiled from.
+    """
     if isinstance(source, (str, Path)):
-        return _checkpoint_weights(Path(source))
-    if hasattr(source, "state_dict"):
+        return _checkpoint_weights(Path(source), graph)
+    if hasattr(source, "state_dict") and callable(source.state_dict):
         return to_numpy(source.state_dict()), Loc(f"<{type(source).__name__} state_dict>")
     if isinstance(source, Mapping):
         return to_numpy(source), Loc("<weights>")
-    raise TypeError(f"weights must be a checkpoint path, a module, or a mapping of name to array, "
-                    f"not {type(source).__name__}")
+    raise ArgumentError.of("fgir.to_onnx", "weights", "expected a checkpoint path, a module, or a mapping of name "
+                                                      f"to array, got {type(source).__name__}")
 
 
-def _checkpoint_weights(path: Path) -> tuple[dict[str, np.ndarray], Loc]:
-    from fgir.backends.torch import read_checkpoint
+def _checkpoint_weights(path: Path, graph: Graph | None) -> tuple[dict[str, np.ndarray], Loc]:
+    from fgir.backends.onnx.weights import check_weights
+    from fgir.backends.torch.checkpoint import about_other_network, read_weights
 
-    state = read_checkpoint(path).get("state_dict")
-    if not isinstance(state, Mapping):
-        raise FgirError(Diagnostic(Loc(str(path)), "state_dict", "missing or not a mapping of "
-                                                                 "tensor names to tensors"))
-    return to_numpy(state), Loc(str(path))
+    weights = read_weights(path)
+    arrays = to_numpy(weights.state_dict)
+    if graph is not None:
+        try:
+            check_weights(graph, arrays, Loc(str(path)), ranges_optional=True)
+        except FgirError as exc:
+            raise about_other_network(weights, graph, exc.diagnostics) from None
+    return arrays, Loc(str(path))
 
 
 def calibrated(graph: Graph, weights: Mapping[str, np.ndarray], batches: Batches,

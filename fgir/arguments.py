@@ -1,0 +1,167 @@
+"""The public API's arguments, checked at the door: a wrong one is an :class:`ArgumentError`.
+
+An ArgumentError is an FgirError (also a TypeError and a ValueError) whose
+diagnostic names the function and the argument, so a wrong call never ends in an
+internal error deep in a pass, or in a traceback from torch.
+
+Example:
+    >>> str(input_size((3, 64, 64), "fgir.compile"))
+    '3x64x64'
+    >>> input_size("64x64", "fgir.compile")
+    Traceback (most recent call last):
+    fgir.diagnostics.ArgumentError: fgir.compile: error: input: expected positive CxHxW such as 3x32x32, got '64x64'
+    >>> is_spec_text("search_space: {modules: [net], net: {type: ResNet, depth: 20}}")
+    True
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from fgir.diagnostics import ArgumentError
+from fgir.ir.graph import Graph
+from fgir.ir.types import TensorType
+
+# one line of YAML that is a mapping: ``key: value`` or ``{...}`` (a path never looks like this)
+_YAML_LINE = re.compile(r"^\s*(\{|[A-Za-z_][\w.-]*\s*:(\s|$))")
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def is_spec_text(source: str) -> bool:
+    """Whether a string is spec text rather than a file name: it has a newline, or it is one line of
+    YAML mapping (``search_space: {...}``) that names no existing file."""
+    if "\n" in source:
+        return True
+    return bool(_YAML_LINE.match(source)) and not os.path.exists(source)
+
+
+def spec_source(value: Any, function: str) -> str | Path | Graph:
+    """A spec as the API takes it: a path, spec text, or a Graph."""
+    if isinstance(value, (str, Path, Graph)):
+        return value
+    if isinstance(value, os.PathLike):
+        return Path(value)
+    raise ArgumentError.of(function, "spec", f"expected a spec file's path, spec text or a Graph, got {_kind(value)}")
+
+
+def text(value: Any, function: str, argument: str) -> str:
+    if not isinstance(value, str):
+        raise ArgumentError.of(function, argument, f"expected a string, got {_kind(value)}")
+    return value
+
+
+def path(value: Any, function: str, argument: str) -> Path:
+    if not isinstance(value, (str, os.PathLike)) or (isinstance(value, str) and not value):
+        raise ArgumentError.of(function, argument, f"expected a file path, got {value!r}"
+                               if isinstance(value, str) else f"expected a file path, got {_kind(value)}")
+    return Path(value)
+
+
+def input_size(value: Any, function: str) -> TensorType | None:
+    """``input=``: None, ``"3x32x32"`` (``"64"`` for a flat input), a TensorType, or a tuple or list of
+    positive ints ``(3, 32, 32)``."""
+    if value is None or isinstance(value, TensorType):
+        return value
+    if isinstance(value, str):
+        try:
+            return TensorType.parse(value)
+        except ValueError as exc:
+            raise ArgumentError.of(function, "input", str(exc)) from None
+    if isinstance(value, (tuple, list)) and len(value) in (1, 3) and \
+            all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value):
+        return TensorType(*value)
+    got = repr(tuple(value)) if isinstance(value, (tuple, list)) else _kind(value)
+    raise ArgumentError.of(function, "input", f"expected CxHxW such as 3x32x32 (or a tuple (3, 32, 32)), got {got}")
+
+
+def whole(value: Any, function: str, argument: str, minimum: int | None = None,
+          optional: bool = True) -> int | None:
+    """An int argument (never a bool), at least ``minimum`` when given."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ArgumentError.of(function, argument, f"expected a whole number, got {_kind(value)}")
+    if minimum is not None and value < minimum:
+        raise ArgumentError.of(function, argument, f"expected {minimum} or more, got {value}")
+    return value
+
+
+def seed(value: Any, function: str) -> int | None:
+    """A random seed: None, or a whole number torch and numpy both take (0 to 2**63 - 1)."""
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2 ** 63):
+        got = value if isinstance(value, int) and not isinstance(value, bool) else _kind(value)
+        raise ArgumentError.of(function, "seed", f"expected a whole number from 0 to 2**63 - 1, got {got}")
+    return value
+
+
+def stream(value: Any, function: str, argument: str) -> Any:
+    """A text stream (anything with ``write``), or None."""
+    if value is not None and not callable(getattr(value, "write", None)):
+        raise ArgumentError.of(function, argument, f"expected a text stream (sys.stderr, a file) or None, "
+                                                   f"got {_kind(value)}")
+    return value
+
+
+def flag(value: Any, function: str, argument: str) -> bool:
+    if not isinstance(value, bool):
+        raise ArgumentError.of(function, argument, f"expected True or False, got {_kind(value)}")
+    return value
+
+
+def choice(value: Any, choices: Iterable[str], function: str, argument: str) -> str:
+    options = list(choices)
+    if not isinstance(value, str) or value not in options:
+        raise ArgumentError.of(function, argument, f"expected one of {', '.join(options)}, got {value!r}")
+    return value
+
+
+def passes(value: Any, function: str) -> list[Any] | None:
+    """``passes=``: None (the default pipeline) or a list of passes."""
+    from fgir.passes import Pass
+
+    if value is None:
+        return None
+    items = list(value) if isinstance(value, (list, tuple)) else None
+    if items is None or not all(isinstance(p, Pass) for p in items):
+        raise ArgumentError.of(function, "passes", "expected a list of passes (fgir.passes.Pass, @graph_pass "
+                                                   f"functions), got {_kind(value)}")
+    return items
+
+
+def pass_names(value: Any, function: str) -> str | list[str] | None:
+    """``dump_after=``: one pass name, several, or ``"all"``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return "all" if value == "all" else [value]   # one name: not its letters
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, dict)):
+        names = list(value)
+        if all(isinstance(n, str) for n in names):
+            return "all" if "all" in names else names
+    raise ArgumentError.of(function, "dump_after", f"expected a pass name or a list of them, got {_kind(value)}")
+
+
+def checked_batches(batches: Any, sample: tuple[int, ...], function: str) -> Iterator[Any]:
+    """``calibrate=``: the batches, each checked to be N x C x H x W of the network's input ``sample``."""
+    if isinstance(batches, (str, bytes, dict)) or not isinstance(batches, Iterable):
+        raise ArgumentError.of(function, "calibrate", f"expected a list of batches (tensors or arrays, "
+                                                      f"N x {'x'.join(map(str, sample))}), got {_kind(batches)}")
+    wanted = "Nx" + "x".join(map(str, sample))
+    for i, batch in enumerate(batches):
+        shape = getattr(batch, "shape", None)
+        if shape is None:
+            raise ArgumentError.of(function, f"calibrate[{i}]", f"expected a tensor or array, got {_kind(batch)}")
+        if len(shape) != len(sample) + 1 or tuple(shape[1:]) != tuple(sample) or shape[0] < 1:
+            got = "x".join(str(int(d)) for d in shape) or "a scalar"
+            raise ArgumentError.of(function, f"calibrate[{i}]", f"a batch of shape {got}; the network takes {wanted}")
+        yield batch
+
+
+__all__ = ["checked_batches", "choice", "flag", "input_size", "is_spec_text", "pass_names", "passes", "path",
+           "seed", "spec_source", "stream", "text", "whole"]
