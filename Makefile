@@ -18,6 +18,10 @@ setup: $(STAMP)
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		graphviz fonts-liberation2 fonts-dejavu-core; }
 	@command -v dot >/dev/null 2>&1 || echo "note: install Graphviz (Debian: graphviz) for fgir viz .svg/.png"
+	@# the search report's browser test drives a headless Chromium: Debian's chromium and its driver, as root once
+	@command -v chromedriver >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
+	@command -v chromedriver >/dev/null 2>&1 || echo "note: install chromium and chromium-driver for the report's browser test"
 
 demo: setup
 	$(BIN)/fgir check examples/variant_layer.yaml
@@ -26,6 +30,8 @@ demo: setup
 	$(BIN)/fgir compile examples/resnet18.yaml -o build/resnet18.pt --seed 0
 	$(BIN)/fgir compile examples/resnet18.yaml -o build/resnet18.onnx --weights build/resnet18.pt
 	$(BIN)/fgir viz examples/resnet20_cifar.yaml -o build/resnet20.dot --depth 1
+	$(BIN)/fgir search examples/backbone_nas.yaml -o build/search --budget 60 --max-macs 150000000
+	$(BIN)/fgir report build/search -o build/search_report.html
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -1,21 +1,26 @@
 """Search speed and search quality.
 
-1. Static evaluations per second on the guide's BackboneNas space (examples/backbone_nas.yaml;
-   target 500/s on one core), with where the time goes (freeze, load, compile), next to
-   building a torch model per candidate (compile + fgir.to_torch), and the ratio.
-2. On digits with the train evaluator: BackboneNasSearch vs RandomSearch at the same budget,
-   several seeds: the best held-out accuracy among candidates under a MACs limit.  The space is
-   the guide's (two 8-position codes with four 1s each) at a quarter of its widths (8 → 128) and a
-   digits-sized input (3x8x8 by default), so it runs in a few minutes on 2 CPU cores.
+1. static: evaluations per second on one core on the guide's BackboneNas space
+   (examples/backbone_nas.yaml; target 1,000/s), with where the time goes (freeze, load, each
+   compiler pass, the static metrics), next to building a torch model per candidate.
+2. quality: on digits with the train evaluator, equal budgets, several seeds, interleaved:
+   BackboneNasSearch, RegularizedEvolution and TPESearch against RandomSearch: the mean best
+   held-out accuracy under a MACs limit (objective accuracy:max).  The space is the guide's (two
+   8-position codes with four 1s each) at a quarter of its widths and a digits-sized input.
+3. asha: RandomSearch training every candidate --asha-epochs epochs against ASHA (the same
+   algorithm, eta 3, from 1 epoch) given the epochs that run trained: candidates evaluated (ratio)
+   and the best accuracy (at the full epochs).
+4. nsga2: fgir's NSGA2Search against Optuna's NSGA-II on the Quant space (static, exact):
+   hypervolume of the (mean_bits:max, weight_bytes:min) front, one reference point per seed.
 
-Run: python bench/bench_search.py [--static-budget N] [--budget N] [--seeds N] [--workers K]
-Prints figures only; nothing is asserted.  Whatever the numbers show is the result.
+Run: python bench/bench_search.py [--part static|quality|asha|nsga2|all] [--seeds N] ...
+Prints figures and ratios measured in the same run; nothing is asserted.  The machine may be shared:
+repetitions are interleaved and medians quoted.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import sys
 import tempfile
@@ -30,9 +35,9 @@ import fgir  # noqa: E402
 from fgir.search import Space, run_search  # noqa: E402
 
 GUIDE = ROOT / "examples" / "backbone_nas.yaml"
+QUANT = ROOT / "examples" / "search" / "quant_resnet20.yaml"
 
 SMALL = """
-    search_algorithm: {type: BackboneNasSearch, num_random: 4, batch: 4}
     search_space:
       type: FineGrainedSpace
       hyper_parameters:
@@ -52,90 +57,202 @@ SMALL = """
     """
 
 
-def median_ms(fn, items) -> float:
+def median_ms(fn, items, rounds: int = 3) -> float:
+    """Median milliseconds of ``fn`` over ``items``, ``rounds`` passes over them."""
     times = []
-    for item in items:
-        start = time.perf_counter()
-        fn(item)
-        times.append(time.perf_counter() - start)
+    for _ in range(rounds):
+        for item in items:
+            start = time.perf_counter()
+            fn(item)
+            times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
 
 
-def bench_static(budget: int, torch_models: int) -> None:
-    print(f"== static evaluation, {GUIDE.name} (4,900 points), one process")
-    start = time.perf_counter()
-    result = run_search(GUIDE, algorithm="BackboneNasSearch", budget=budget, seed=0)
-    seconds = time.perf_counter() - start
-    rate = budget / seconds
-    print(f"search of {budget} candidates (BackboneNas, static): {seconds:.2f} s = {rate:.0f} evaluations/s"
-          f"  (target 500/s)")
+def pass_times(texts: list[str]) -> dict[str, float]:
+    """Median milliseconds of each default pass (run as the PassManager runs them, without its checks)."""
+    from fgir.passes import PassContext, default_passes
 
+    times: dict[str, list[float]] = {}
+    for text in texts:
+        graph, ctx = fgir.loads(text), PassContext()
+        for p in default_passes():
+            start = time.perf_counter()
+            p.run(graph, ctx)
+            times.setdefault(p.name, []).append(time.perf_counter() - start)
+            graph.properties |= p.provides
+            graph.properties -= p.invalidates
+    return {name: statistics.median(t) * 1000 for name, t in times.items()}
+
+
+def bench_static(budget: int, repeats: int, torch_models: int) -> None:
+    from fgir.search.evaluators import Job, evaluate_job
+    from fgir.search.evaluators.static import static_metrics
+
+    print(f"== static evaluation, {GUIDE.name} (4,900 points), one process, one core")
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run_search(GUIDE, algorithm="BackboneNasSearch", budget=budget, seed=0)
+        rates.append(budget / (time.perf_counter() - start))
+    rate = statistics.median(rates)
+    print(f"search of {budget} candidates (BackboneNas, static), median of {repeats}: {rate:.0f} candidates/s "
+          f"= {1000 / rate:.2f} ms each  (target 1,000/s: {'met' if rate >= 1000 else 'missed'})")
     space = Space.from_spec(GUIDE)
-    samples = [row["values"] for row in result.rows[:50]]
+    samples = [row["values"] for row in result.rows[:60]]
     texts = [space.freeze(s) for s in samples]
-    graphs = [fgir.loads(t) for t in texts]
-    freeze = median_ms(space.freeze, samples)
-    load = median_ms(fgir.loads, texts)
-    compile_ = median_ms(lambda g: fgir.compile(g), graphs)
-    per_eval = 1000 / rate
-    print(f"  per candidate: freeze {freeze:.2f} ms, fgir.loads {load:.2f} ms, fgir.compile "
-          f"{compile_:.2f} ms; whole evaluation {per_eval:.2f} ms")
+    graphs = [fgir.compile(t) for t in texts]
+    evaluate = median_ms(lambda t: evaluate_job(Job(t)), texts)
+    parts = {"freeze (sample -> spec text)": median_ms(space.freeze, samples),
+             "fgir.loads (YAML -> IR of blocks)": median_ms(fgir.loads, texts),
+             **{f"pass {k}": v for k, v in pass_times(texts).items()},
+             "static_metrics": median_ms(static_metrics, graphs)}
+    for name, ms in parts.items():
+        print(f"  {name:38s} {ms:6.3f} ms  ({ms / evaluate:5.1%} of evaluate_job's median {evaluate:.3f} ms)")
+    inside = evaluate - sum(v for k, v in parts.items() if not k.startswith("freeze"))
+    print(f"  the rest of evaluate_job (compile's argument and postcondition checks, the pass manager): "
+          f"{max(0.0, inside):.3f} ms")
+    print(f"  the search loop around it (freeze, hashing, rows, the algorithm) and a shared machine's noise: "
+          f"{max(0.0, 1000 / rate - evaluate):.3f} ms")
 
     import torch  # noqa: F401  imported before timing, so its import time is not counted
 
     def build(text: str) -> None:
-        fgir.to_torch(fgir.compile(fgir.loads(text)), seed=0)
+        fgir.to_torch(fgir.compile(text), seed=0)
 
     build(texts[0])
-    torch_ms = median_ms(build, texts[:torch_models])
-    print(f"building a torch model per candidate (loads + compile + to_torch, {torch_models} "
-          f"candidates, median): {torch_ms:.1f} ms = {1000 / torch_ms:.1f} models/s")
-    print(f"ratio: a static evaluation is {torch_ms / per_eval:.1f}x faster than building the model")
+    torch_ms = median_ms(build, texts[:torch_models], rounds=1)
+    print(f"building a torch model per candidate (loads + compile + to_torch, median of {torch_models}): "
+          f"{torch_ms:.1f} ms; a static evaluation is {torch_ms / evaluate:.1f}x faster")
 
 
-def bench_train(budget: int, seeds: int, workers: int, input_size: str, max_macs: int,
-                epochs: int) -> None:
-    print(f"\n== digits, train evaluator ({epochs} epoch, input {input_size}), budget {budget} per "
-          f"search, max_macs {max_macs:,}, {workers} workers")
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = Path(tmp) / "space.yaml"
-        spec.write_text(textwrap.dedent(SMALL).lstrip())
-        table: dict[str, list[float]] = {"BackboneNasSearch": [], "RandomSearch": []}
-        valid: dict[str, list[int]] = {name: [] for name in table}
-        start = time.perf_counter()
-        for seed in range(seeds):
-            for name in table:
-                result = run_search(spec, algorithm=name, evaluator="train", budget=budget, seed=seed,
-                                    workers=workers, input=input_size, constraints={"max_macs": max_macs},
-                                    evaluator_options={"epochs": epochs})
-                ok = [r for r in result.rows if r["status"] == "ok"]
-                best = max((r["metrics"]["accuracy"] for r in ok), default=float("nan"))
-                table[name].append(best)
-                valid[name].append(len(ok))
-                print(f"  seed {seed} {name:18s} best accuracy {best:.4f}  ({len(ok)} of "
-                      f"{len(result.rows)} candidates under the MACs limit, trained)")
-        print(f"  ({time.perf_counter() - start:.0f} s)")
-        for name, accs in table.items():
-            print(f"{name:18s} mean best accuracy {statistics.mean(accs):.4f}  "
-                  f"(per seed {', '.join(f'{a:.4f}' for a in accs)}; trained {sum(valid[name])})")
+def best_accuracy(rows) -> float:
+    ok = [r["metrics"]["accuracy"] for r in rows if r["status"] == "ok" and "accuracy" in r["metrics"]]
+    return max(ok, default=float("nan"))
+
+
+def bench_quality(spec: Path, args) -> None:
+    names = ["RandomSearch", "BackboneNasSearch", "RegularizedEvolution", "TPESearch"]
+    options = {"RandomSearch": {}, "BackboneNasSearch": {"num_random": 8, "batch": 4},
+               "RegularizedEvolution": {"population": 8, "sample": 3, "batch": 4},
+               "TPESearch": {"startup": 8, "batch": 4}}
+    print(f"\n== quality: digits, train evaluator ({args.epochs} epoch, input {args.input}), budget {args.budget} "
+          f"per search, max_macs {args.max_macs:,}, objective accuracy:max, {args.seeds} seeds, "
+          f"{args.workers} workers")
+    table: dict[str, list[float]] = {n: [] for n in names}
+    start = time.perf_counter()
+    for seed in range(args.seeds):
+        for k in range(len(names)):                 # interleaved, the order rotating with the seed
+            name = names[(k + seed) % len(names)]
+            text = spec.read_text().replace("search_space:", f"search_algorithm: {{type: {name}"
+                                            + "".join(f", {o}: {v}" for o, v in options[name].items())
+                                            + "}\nsearch_space:", 1)
+            space = Space.from_text(text, str(spec))
+            result = run_search(space, evaluator="train", budget=args.budget, seed=seed, workers=args.workers,
+                                input=args.input, objectives=["accuracy:max"],
+                                constraints={"max_macs": args.max_macs}, evaluator_options={"epochs": args.epochs})
+            table[name].append(best_accuracy(result.rows))
+            print(f"  seed {seed} {name:21s} best accuracy {table[name][-1]:.4f}  "
+                  f"({sum(r['status'] == 'ok' for r in result.rows)} of {len(result.rows)} trained)", flush=True)
+    print(f"  ({time.perf_counter() - start:.0f} s)")
+    random_mean = statistics.mean(table["RandomSearch"])
+    for name, accs in table.items():
+        verdict = "" if name == "RandomSearch" else \
+            f"  {'beats' if statistics.mean(accs) > random_mean else 'does NOT beat'} RandomSearch " \
+            f"({statistics.mean(accs) - random_mean:+.4f}; wins {sum(a > b for a, b in zip(accs, table['RandomSearch']))}" \
+            f" of {len(accs)} seeds)"
+        print(f"{name:21s} mean best {statistics.mean(accs):.4f}  median {statistics.median(accs):.4f}{verdict}")
+
+
+def bench_asha(spec: Path, args) -> None:
+    full_epochs = args.asha_epochs
+    print(f"\n== asha: RandomSearch, {args.asha_budget} candidates x {full_epochs} epochs, against ASHA (eta 3, "
+          f"from 1 epoch; the same algorithm and seed) given the epochs the full run trained (its candidates over "
+          f"the MACs limit cost none); digits, input {args.input}, objective accuracy:max, {args.seeds} seeds")
+    counts: dict[str, list[int]] = {"full": [], "asha": []}
+    bests: dict[str, list[float]] = {"full": [], "asha": []}
+    for seed in range(args.seeds):
+        common = dict(algorithm="RandomSearch", evaluator="train", seed=seed, workers=args.workers,
+                      input=args.input, objectives=["accuracy:max"], constraints={"max_macs": args.max_macs},
+                      evaluator_options={"epochs": full_epochs})
+        full = run_search(spec, budget=args.asha_budget, **common)
+        spent = full_epochs * sum(r["status"] == "ok" for r in full.rows)
+        stopped = run_search(spec, budget=100_000, scheduler="ASHA", epoch_budget=spent, **common)
+        for kind, result in (("full", full), ("asha", stopped)):
+            counts[kind].append(len({r["hash"] for r in result.rows if r["status"] == "ok"}))
+            bests[kind].append(result.best["metrics"]["accuracy"] if result.best else float("nan"))
+        print(f"  seed {seed}: {spent} epochs; full training {counts['full'][-1]} candidates, best "
+              f"{bests['full'][-1]:.4f}; ASHA {counts['asha'][-1]} candidates ({len(stopped.rows)} rows), "
+              f"best {bests['asha'][-1]:.4f} at {stopped.best['epochs'] if stopped.best else '-'} epochs", flush=True)
+    ratio = statistics.median(a / f for a, f in zip(counts["asha"], counts["full"]))
+    print(f"ASHA evaluates {ratio:.1f}x the candidates (median; target >= 3x: {'met' if ratio >= 3 else 'missed'}); "
+          f"mean best {statistics.mean(bests['asha']):.4f} against {statistics.mean(bests['full']):.4f} "
+          f"({'at least as good' if statistics.mean(bests['asha']) >= statistics.mean(bests['full']) else 'WORSE'}; "
+          f"ASHA wins or ties {sum(a >= f for a, f in zip(bests['asha'], bests['full']))} of {args.seeds} seeds)")
+
+
+def hypervolume(points: list[tuple[float, float]], reference: tuple[float, float]) -> float:
+    """The area ``points`` dominate (both coordinates minimized) up to ``reference``."""
+    front = sorted(p for p in points if p[0] < reference[0] and p[1] < reference[1])
+    area, best_y = 0.0, reference[1]
+    for x, y in front:
+        if y < best_y:
+            area += (reference[0] - x) * (best_y - y)
+            best_y = y
+    return area
+
+
+def bench_nsga2(args) -> None:
+    objectives = ["mean_bits:max", "weight_bytes:min"]
+    print(f"\n== nsga2: {QUANT.name} (40 bit widths), static, objectives {', '.join(objectives)}, budget "
+          f"{args.nsga_budget}, population 16, {args.seeds} seeds: hypervolume of each front (as minimization: "
+          "-mean_bits, weight_bytes), the reference point per seed just past the worst of both runs' fronts")
+    ratios, wins = [], 0
+    for seed in range(args.seeds):
+        fronts = {}
+        for name in (("NSGA2Search", "OptunaNSGA2Search") if seed % 2 == 0 else ("OptunaNSGA2Search", "NSGA2Search")):
+            result = run_search(QUANT, algorithm=name, budget=args.nsga_budget, seed=seed, objectives=objectives)
+            fronts[name] = [(-r["metrics"]["mean_bits"], r["metrics"]["weight_bytes"]) for r in result.front]
+        every = fronts["NSGA2Search"] + fronts["OptunaNSGA2Search"]
+        low = (min(p[0] for p in every), min(p[1] for p in every))
+        high = (max(p[0] for p in every), max(p[1] for p in every))
+        reference = tuple(h + 0.1 * (h - lo) for h, lo in zip(high, low))
+        hv = {name: hypervolume(points, reference) for name, points in fronts.items()}
+        ratios.append(hv["NSGA2Search"] / hv["OptunaNSGA2Search"])
+        wins += hv["NSGA2Search"] >= hv["OptunaNSGA2Search"]
+        print(f"  seed {seed}: fgir {hv['NSGA2Search']:.4g} ({len(fronts['NSGA2Search'])} on the front), Optuna "
+              f"{hv['OptunaNSGA2Search']:.4g} ({len(fronts['OptunaNSGA2Search'])}); ratio {ratios[-1]:.3f}", flush=True)
+    print(f"fgir NSGA-II / Optuna NSGA-II hypervolume: median {statistics.median(ratios):.3f}; fgir >= Optuna on "
+          f"{wins} of {args.seeds} seeds (target: fgir >= Optuna)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("static", "quality", "asha", "nsga2", "all"), default="all")
     parser.add_argument("--static-budget", type=int, default=400)
+    parser.add_argument("--static-repeats", type=int, default=3)
     parser.add_argument("--torch-models", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=16)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--budget", type=int, default=32)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--input", default="3x8x8")
     parser.add_argument("--max-macs", type=int, default=1_000_000)
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--asha-epochs", type=int, default=9)
+    parser.add_argument("--asha-budget", type=int, default=8)
+    parser.add_argument("--nsga-budget", type=int, default=320)
     args = parser.parse_args()
-    random.seed(0)
-    bench_static(args.static_budget, args.torch_models)
-    if not args.skip_train:
-        bench_train(args.budget, args.seeds, args.workers, args.input, args.max_macs, args.epochs)
+    parts = ("static", "quality", "asha", "nsga2") if args.part == "all" else (args.part,)
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "space.yaml"
+        spec.write_text(textwrap.dedent(SMALL).lstrip())
+        if "static" in parts:
+            bench_static(args.static_budget, args.static_repeats, args.torch_models)
+        if "nsga2" in parts:
+            bench_nsga2(args)
+        if "quality" in parts:
+            bench_quality(spec, args)
+        if "asha" in parts:
+            bench_asha(spec, args)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import sys
 import traceback
 from typing import Sequence
 
-from fgir.cli import blocks, check, compile, prune, search, train, viz
+from fgir.cli import blocks, check, compile, prune, report, search, train, viz
 from fgir.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_SPEC, EXIT_USAGE, UsageError, missing_package_message
 from fgir.diagnostics import ArgumentError, FgirError, SpecIOError
 from fgir.plugins import load_plugin
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fgir", description="Compile fine-grained search-space specs.")
     parser.add_argument("--version", action="version", version=f"fgir {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check, compile, viz, search, train, prune, blocks):
+    for module in (check, compile, viz, search, train, prune, blocks, report):
         module.add_parsers(sub)
     return parser
 

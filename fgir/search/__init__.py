@@ -3,11 +3,13 @@
 Layers, each knowing only the one below: :mod:`.hyper` reads the
 hyper_parameters into typed dimensions (:mod:`.domains`, resolved against block
 signatures by :mod:`.targets`); :class:`Space` samples, mutates, crosses over and
-freezes them into concrete specs; :mod:`.algorithms` propose candidates;
-:mod:`.evaluators` compile them through the public API (``fgir.loads`` and
-``fgir.compile``) and score them; :mod:`.runner` drives it all and
-:mod:`.store` keeps the results.  Nothing here imports torch, except the train
-evaluator when it trains.
+freezes them into concrete specs; :mod:`.algorithms` propose candidates (fgir's
+own, and Optuna's samplers through ask/tell); :mod:`.evaluators` compile them
+through the public API and score them (static metrics, latency, training);
+:mod:`.executors` run them (local processes, Ray tasks); :mod:`.runner` drives
+it all, :mod:`.budget` when a scheduler stops training early, and :mod:`.store`
+keeps the results; :mod:`.page` draws the report.  Nothing here imports torch,
+except the train evaluator when it trains.
 
 Example:
     >>> from fgir.search import run_search

@@ -7,7 +7,10 @@
       num_random: 16                   # the algorithm's own options
       objectives: [accuracy:max, macs:min]
       constraints: {max_macs: 50_000_000, max_params: 2_000_000}
-      evaluator: {type: train, epochs: 1}    # or: evaluator: static
+      evaluator: {type: train, epochs: 9}    # or: evaluator: static
+      scheduler: {type: ASHA, min_epochs: 1, eta: 3}   # early stopping (max_epochs: the evaluator's epochs)
+      epoch_budget: 200                # total training epochs (with a scheduler)
+      latency: {batch: 1, threads: 1}  # measure latency_ms (implied by an objective or constraint on it)
       budget: 100
       seed: 0
 
@@ -30,9 +33,12 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from fgir.diagnostics import Diagnostic, Diagnostics, FgirError, Loc, Origin, did_you_mean
+from fgir.diagnostics import Diagnostic, FgirError, Loc, Origin, did_you_mean
 from fgir.search.algorithms import ALGORITHMS, SearchAlgorithm, algorithm_options
+from fgir.search.config_budget import read_latency, read_scheduler
 from fgir.search.evaluators import EVALUATORS, known_metrics
+from fgir.search.evaluators.latency import Latency
+from fgir.search.reporter import Reporter, SearchUsageError, is_integer, is_positive_int, report_either
 from fgir.search.pareto import Objective, ObjectiveError, parse_objective
 from fgir.search.space import Space
 from fgir.spec.document import SpecDocument
@@ -40,12 +46,9 @@ from fgir.spec.yaml_loader import SList, SMap
 
 DEFAULT_ALGORITHM = "RandomSearch"
 DEFAULT_BUDGET = 100
-RESERVED = ("type", "objectives", "constraints", "evaluator", "budget", "seed")
+RESERVED = ("type", "objectives", "constraints", "evaluator", "budget", "seed", "scheduler", "epoch_budget",
+            "latency")
 DEFAULT_OBJECTIVES = {"static": ("params:max", "macs:min"), "train": ("accuracy:max", "macs:min")}
-
-
-class SearchUsageError(FgirError):
-    """A bad search setting given on the command line or to the API (exit status 2)."""
 
 
 @dataclass
@@ -63,16 +66,41 @@ class SearchConfig:
     input: str | None = None
     algorithm_origin: Origin | None = field(default=None, repr=False)
     option_origins: dict[str, Origin] = field(default_factory=dict, repr=False)
+    scheduler: type | None = None           # early stopping (fgir.search.budget); None: every candidate in full
+    scheduler_options: dict[str, Any] = field(default_factory=dict)
+    epoch_budget: int | None = None         # total training epochs (bounds a scheduler's search)
+    latency: Latency | None = None          # measure latency_ms after the static metrics
+    scheduler_origins: dict[str, Origin] = field(default_factory=dict, repr=False)   # "type" and its options
 
     def fingerprint(self, space: Space) -> dict[str, Any]:
         """What a results directory must match to be resumed (the budget and workers may change)."""
         evaluator = self.evaluator if isinstance(self.evaluator, str) else \
             f"{getattr(self.evaluator, '__module__', '?')}.{getattr(self.evaluator, '__qualname__', '?')}"
-        return {"spec_sha256": space.sha256,
-                "algorithm": self.algorithm.type_name(), "options": self.options,
-                "objectives": [str(o) for o in self.objectives], "constraints": self.constraints,
-                "evaluator": evaluator, "evaluator_options": self.evaluator_options,
-                "seed": self.seed, "input": self.input}
+        out = {"spec_sha256": space.sha256,
+               "algorithm": self.algorithm.type_name(), "options": self.options,
+               "objectives": [str(o) for o in self.objectives], "constraints": self.constraints,
+               "evaluator": evaluator, "evaluator_options": self.evaluator_options,
+               "seed": self.seed, "input": self.input}
+        if self.scheduler is not None:      # absent otherwise: older results folders still resume
+            out["scheduler"] = {"type": self.scheduler.__name__, **self.scheduler_options}
+        if self.latency is not None:
+            out["latency"] = self.latency.options()
+        return out
+
+    def build_scheduler(self, where: str = "<options>") -> Any:
+        """The early-stopping scheduler; ``max_epochs`` defaults to the evaluator's ``epochs``."""
+        options = dict(self.scheduler_options)
+        if options.get("max_epochs") is None:
+            options["max_epochs"] = self.evaluator_options.get("epochs", 1)
+        try:
+            return self.scheduler(objectives=self.objectives, **options)
+        except ValueError as exc:
+            option = getattr(exc, "option", "type")
+            origin = self.scheduler_origins.get(option, self.scheduler_origins.get("type"))
+            if origin is not None:
+                raise FgirError(Diagnostic.at(origin, str(exc))) from None
+            flag = f"--{option.replace('_', '-')}" if option in self.scheduler_options else "--scheduler"
+            raise SearchUsageError(Diagnostic(Loc(where), flag, str(exc))) from None
 
     def build_algorithm(self, space: Space, where: str = "<options>") -> SearchAlgorithm:
         try:
@@ -84,45 +112,17 @@ class SearchConfig:
             raise SearchUsageError(Diagnostic(Loc(where), "--algorithm", str(exc))) from None
 
 
-class _Reporter:
-    """Collects problems: spec ones at their location, argument ones as usage errors."""
-
-    def __init__(self, section: SMap | None, where: str) -> None:
-        self.section, self.where = section, where
-        self.spec = Diagnostics()
-        self.usage: list[Diagnostic] = []
-
-    def arg(self, flag: str, message: str, hint: str | None = None) -> None:
-        self.usage.append(Diagnostic(Loc(self.where), flag, message, hint=hint))
-
-    def key(self, key: str, message: str, hint: str | None = None, loc: Loc | None = None) -> None:
-        loc = loc or (self.section.value_loc(key) if self.section is not None else Loc(self.where))
-        self.spec.error(Origin(loc, f"search_algorithm.{key}"), message, hint=hint)
-
-    def raise_if_errors(self) -> None:
-        if self.usage:
-            raise SearchUsageError(self.usage)
-        self.spec.raise_if_errors()
-
-
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _positive_int(value: Any) -> bool:
-    return _integer(value) and value > 0
-
-
 def make_config(doc: SpecDocument, *, algorithm: str | None = None,
                 evaluator: str | Callable[..., dict] | None = None, budget: int | None = None,
                 seed: int | None = None, input: str | None = None,
                 objectives: list[str] | None = None, constraints: dict[str, float] | None = None,
-                evaluator_options: dict[str, Any] | None = None,
-                where: str = "<options>") -> SearchConfig:
+                evaluator_options: dict[str, Any] | None = None, scheduler: str | None = None,
+                scheduler_options: dict[str, Any] | None = None, epoch_budget: int | None = None,
+                latency: bool | dict[str, Any] | None = None, where: str = "<options>") -> SearchConfig:
     """Validate the spec's search_algorithm and the overrides; raise every problem at once."""
     section = doc.search_algorithm
     spec = section if section is not None else SMap(doc.root.loc)
-    report = _Reporter(section, where)
+    report = Reporter(section, where)
 
     algo_cls, origin = _algorithm(spec, algorithm, report)
     options = _options(spec, algo_cls, report) if algo_cls is not None and algorithm in (
@@ -130,23 +130,34 @@ def make_config(doc: SpecDocument, *, algorithm: str | None = None,
     kind, ev_options = _evaluator(spec, evaluator, evaluator_options or {}, report)
     objs = _objectives(spec, objectives, kind, report)
     limits = _constraints(spec, constraints or {}, kind, report)
+    sched, sched_options, sched_origin = read_scheduler(spec, scheduler, scheduler_options or {}, kind, report)
+    measure = read_latency(spec, latency, objs, limits, report)
+    if epoch_budget is not None and not is_positive_int(epoch_budget):
+        report.arg("--epoch-budget", f"the epoch budget must be a positive integer, got {epoch_budget}")
+    elif epoch_budget is None and "epoch_budget" in spec and not is_positive_int(spec["epoch_budget"]):
+        report.key("epoch_budget", f"the epoch budget must be a positive integer, got {spec['epoch_budget']!r}")
+    epochs_total = epoch_budget if epoch_budget is not None else spec.get("epoch_budget")
+    if epochs_total is not None and scheduler is None and spec.get("scheduler") is None:
+        report_either(report, epoch_budget, "--epoch-budget", "epoch_budget", "an epoch budget bounds an "
+                "early-stopping search", "add a scheduler (--scheduler ASHA)", None)
 
-    if budget is not None and not _positive_int(budget):
+    if budget is not None and not is_positive_int(budget):
         report.arg("--budget", f"the budget must be a positive integer, got {budget}")
-    elif budget is None and "budget" in spec and not _positive_int(spec["budget"]):
+    elif budget is None and "budget" in spec and not is_positive_int(spec["budget"]):
         report.key("budget", f"the budget must be a positive integer, got {spec['budget']!r}")
-    if seed is not None and not _integer(seed):
+    if seed is not None and not is_integer(seed):
         report.arg("--seed", f"the seed must be an integer, got {seed!r}")
-    elif seed is None and "seed" in spec and not _integer(spec["seed"]):
+    elif seed is None and "seed" in spec and not is_integer(spec["seed"]):
         report.key("seed", f"the seed must be an integer, got {spec['seed']!r}")
     report.raise_if_errors()
     return SearchConfig(algo_cls, options, objs, limits, kind, ev_options,
                         budget if budget is not None else spec.get("budget", DEFAULT_BUDGET),
                         seed if seed is not None else spec.get("seed", 0), input, origin,
-                        {k: Origin(spec.value_loc(k), f"search_algorithm.{k}") for k in options})
+                        {k: Origin(spec.value_loc(k), f"search_algorithm.{k}") for k in options},
+                        sched, sched_options, epochs_total, measure, sched_origin)
 
 
-def _algorithm(spec: SMap, override: str | None, report: _Reporter) -> tuple[type | None, Origin | None]:
+def _algorithm(spec: SMap, override: str | None, report: Reporter) -> tuple[type | None, Origin | None]:
     name = override if override is not None else spec.get("type", DEFAULT_ALGORITHM)
     if name in ALGORITHMS:
         origin = Origin(spec.value_loc("type"), "search_algorithm.type") if override is None else None
@@ -176,14 +187,14 @@ def _check_value(param: inspect.Parameter, value: Any) -> str | None:
     if isinstance(default, int) or (default is None and param.name == "limit"):
         if value is None and default is None:
             return None
-        return None if _positive_int(value) else f"expected a positive integer, got {value!r}"
+        return None if is_positive_int(value) else f"expected a positive integer, got {value!r}"
     if isinstance(default, float):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
         return None if ok else f"expected a non-negative number, got {value!r}"
     return None
 
 
-def _options(spec: SMap, cls: type, report: _Reporter) -> dict[str, Any]:
+def _options(spec: SMap, cls: type, report: Reporter) -> dict[str, Any]:
     allowed = algorithm_options(cls)
     out: dict[str, Any] = {}
     for key, value in spec.items():
@@ -203,7 +214,7 @@ def _options(spec: SMap, cls: type, report: _Reporter) -> dict[str, Any]:
 
 
 def _evaluator(spec: SMap, override: Any, cli_options: dict[str, Any],
-               report: _Reporter) -> tuple[Any, dict[str, Any]]:
+               report: Reporter) -> tuple[Any, dict[str, Any]]:
     given = spec.get("evaluator", "static")
     spec_options: dict[str, Any] = {}
     if isinstance(given, dict):
@@ -255,7 +266,7 @@ def _metric_problem(metric: str, kind: Any) -> tuple[str, str | None] | None:
             did_you_mean(metric, metrics) or f"metrics: {', '.join(metrics)}")
 
 
-def _objectives(spec: SMap, override: list[str] | None, kind: Any, report: _Reporter) -> list[Objective]:
+def _objectives(spec: SMap, override: list[str] | None, kind: Any, report: Reporter) -> list[Objective]:
     if override is not None:
         texts, locs = list(override), [None] * len(override)
     elif "objectives" in spec:
@@ -276,25 +287,17 @@ def _objectives(spec: SMap, override: list[str] | None, kind: Any, report: _Repo
         try:
             objective = parse_objective(text)
         except ObjectiveError as exc:
-            _report(report, override, "--objective", "objectives", str(exc), None, loc)
+            report_either(report, override, "--objective", "objectives", str(exc), None, loc)
             continue
         problem = _metric_problem(objective.metric, kind)
         if problem:
-            _report(report, override, "--objective", "objectives", *problem, loc)
+            report_either(report, override, "--objective", "objectives", *problem, loc)
             continue
         out.append(objective)
     return out
 
 
-def _report(report: _Reporter, override: Any, flag: str, key: str, message: str, hint: str | None,
-            loc: Loc | None) -> None:
-    if override is not None:
-        report.arg(flag, message, hint)
-    else:
-        report.key(key, message, hint, loc=loc)
-
-
-def _constraints(spec: SMap, override: dict[str, float], kind: Any, report: _Reporter) -> dict[str, float]:
+def _constraints(spec: SMap, override: dict[str, float], kind: Any, report: Reporter) -> dict[str, float]:
     given = spec.get("constraints", {})
     if not isinstance(given, dict):
         report.key("constraints", "constraints is a mapping such as {max_macs: 50_000_000}")

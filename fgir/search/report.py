@@ -68,7 +68,7 @@ def format_front(front: Sequence[dict[str, Any]], objectives: Sequence[Objective
     return "\n".join([title, fmt(header), *map(fmt, body), *more])
 
 
-__all__ = ["compact", "format_front", "grouped"]
+__all__ = ["ProgressBar", "compact", "format_front", "grouped", "no_valid_text", "summary_text"]
 
 
 class ProgressBar:
@@ -104,13 +104,30 @@ class ProgressBar:
         self.stream.flush()
 
 
+def no_valid_text(result: Any, where: str = "fgir search") -> str:
+    """Why a search has no best candidate: every row invalid or failed (the first reasons)."""
+    rows = result.rows
+    lines = [f"{where}: error: no valid candidate: all {len(rows)} were invalid or failed, so there is no "
+             "best.yaml"]
+    lines += [f"{where}: note: #{r['index']}: {r.get('message') or r['status']}" for r in rows[:3]]
+    if len(rows) > 3:
+        lines.append(f"{where}: note: ... every row is in results.jsonl")
+    return "\n".join(lines)
+
+
 def summary_text(result: Any) -> str:
     """What ``fgir search`` prints at the end: the front, the best candidate, where files went."""
     rows = result.rows
-    invalid = sum(r["status"] != "ok" for r in rows)
-    lines = [format_front(result.front, result.config.objectives, len(rows), invalid)]
+    last = {r["hash"]: r for r in rows}           # a candidate's last row (by rungs: where it stopped)
+    invalid = sum(r["status"] != "ok" for r in last.values())
+    lines = [format_front(result.front, result.config.objectives, len(last), invalid)]
+    if len(last) < len(rows):
+        epochs = max((r.get("epochs") or 0 for r in rows), default=0)
+        reached = sum(r.get("epochs") == epochs for r in last.values())
+        lines.append(f"by rungs: {len(rows)} trainings of {len(last)} candidates; {reached} reached {epochs} "
+                     f"epochs, the most any did (the front is of those)")
     if result.exhausted:
-        lines.append(f"the space has no new candidates left after {len(rows)}")
+        lines.append(f"the space has no new candidates left after {len(last)}")
     if result.evaluated < len(rows):
         lines.append(f"resumed: {len(rows) - result.evaluated} rows replayed, {result.evaluated} evaluated")
     if result.outdir is not None:

@@ -1,22 +1,35 @@
-"""A search's output directory: ``search.json``, ``results.jsonl``, ``best.yaml``.
+"""A search's output directory: ``search.json``, ``results.jsonl``, ``best.yaml``, and what a resume needs.
 
 ``search.json`` records what decides the results (spec hash, algorithm and its
 options, objectives, constraints, evaluator, seed, input).  Opening a directory
 that holds another search's results is an error; the same search resumes: its
 rows are replayed and the search continues up to the budget.  Rows are written
 one JSON object a line, in a fixed key order, with nothing time-dependent in
-them, so the same seed gives a byte-identical file.
+them (but a latency the evaluator measured), so the same seed gives a
+byte-identical file.
+
+One search at a time writes a directory: the store holds a lock (``.lock``, an
+``flock`` the system releases when the process ends, however it ends), and a
+second search there is refused.  Rows are recorded in the order they were asked,
+a batch at a time; a candidate that finishes earlier goes to ``journal.jsonl``
+at once, so a run killed mid-batch loses only the candidates in flight: the next
+run takes the others from the journal instead of evaluating them again.
+``checkpoints/`` holds the training states an early-stopping search continues
+from (:mod:`fgir.search.budget`).
 
 Example:
     >>> import tempfile
-    >>> store = ResultStore(tempfile.mkdtemp(), {"seed": 0})
-    >>> store.append([{"index": 0, "hash": "ab"}]); ResultStore(store.outdir, {"seed": 0}).rows
+    >>> with ResultStore(tempfile.mkdtemp(), {"seed": 0}) as store:
+    ...     store.append([{"index": 0, "hash": "ab"}])
+    >>> with ResultStore(store.outdir, {"seed": 0}) as again:
+    ...     again.rows
     [{'index': 0, 'hash': 'ab'}]
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +39,9 @@ from fgir.search.config import SearchUsageError
 SETTINGS = "search.json"
 RESULTS = "results.jsonl"
 BEST = "best.yaml"
+JOURNAL = "journal.jsonl"
+LOCK = ".lock"
+CHECKPOINTS = "checkpoints"
 ROW_KEYS = ("index", "hash", "origin", "status", "values", "params", "macs", "metrics", "message")
 
 
@@ -39,15 +55,65 @@ def row_line(row: dict[str, Any]) -> str:
     return json.dumps(ordered, separators=(", ", ": ")) + "\n"
 
 
+def _locked(outdir: Path) -> int:
+    """An open descriptor holding ``outdir``'s lock; a search holding it already is an error."""
+    path = outdir / LOCK
+    try:
+        import fcntl
+    except ImportError:   # not POSIX: no lock (one search at a time is then the user's care)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 64).decode(errors="replace").strip()
+            os.close(fd)
+            raise _fail(outdir, "another fgir search is writing to this directory" +
+                        (f" (process {holder})" if holder else ""),
+                        hint="wait for it to finish, or choose another output directory") from None
+        # the search that held it may have removed the file between our open and our lock: lock the new one
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
 class ResultStore:
-    """Opens (or creates) an output directory for a search with this fingerprint."""
+    """Opens (or creates) an output directory for a search with this fingerprint; holds it until closed."""
 
     def __init__(self, outdir: str | Path, fingerprint: dict[str, Any]) -> None:
         self.outdir = Path(outdir)
         self.fingerprint = json.loads(json.dumps(fingerprint))   # as it reads back from disk
         if self.outdir.exists() and not self.outdir.is_dir():
             raise _fail(self.outdir, "is a file, not an output directory")
-        self.rows = self._open()
+        self.outdir.mkdir(parents=True, exist_ok=True)
+        self._lock: int | None = _locked(self.outdir)
+        try:
+            self.rows = self._open()
+            self.journal = self._read_journal()
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> "ResultStore":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the directory (the lock); the system does it too when the process ends."""
+        if self._lock is not None:
+            (self.outdir / LOCK).unlink(missing_ok=True)   # still held: no other search can be using it
+            os.close(self._lock)
+            self._lock = None
 
     @property
     def results_path(self) -> Path:
@@ -69,7 +135,6 @@ class ResultStore:
         elif results.exists():
             raise _fail(results, "holds search results without their settings (search.json)",
                         hint="choose another output directory")
-        self.outdir.mkdir(parents=True, exist_ok=True)
         settings.write_text(json.dumps(self.fingerprint, indent=2, sort_keys=True) + "\n",
                             encoding="utf-8")
         return self._read_rows()
@@ -92,10 +157,55 @@ class ResultStore:
         return rows
 
     def append(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        with self.results_path.open("a", encoding="utf-8") as out:
-            out.writelines(row_line(row) for row in rows)
+        """Record ``rows`` (a batch, in order); the journal's entries are theirs, so it starts over."""
+        if rows:
+            with self.results_path.open("a", encoding="utf-8") as out:
+                out.writelines(row_line(row) for row in rows)
+                out.flush()
+                os.fsync(out.fileno())
+        if self.journal:
+            (self.outdir / JOURNAL).unlink(missing_ok=True)
+            self.journal = {}
+
+    # -- results that finished before their batch: kept through a kill ------------------------
+    def _read_journal(self) -> dict[str, dict[str, Any]]:
+        path = self.outdir / JOURNAL
+        if not path.exists():
+            return {}
+        out = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+                out[entry["key"]] = entry["result"]
+            except (ValueError, KeyError, TypeError):   # a line cut short by a kill: evaluated again
+                continue
+        return out
+
+    def remember(self, key: str, result: dict[str, Any]) -> None:
+        """Keep a finished candidate's result until its batch is recorded."""
+        self.journal[key] = result
+        with (self.outdir / JOURNAL).open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"key": key, "result": result}, separators=(", ", ": ")) + "\n")
+            out.flush()
+
+    def recall(self, key: str) -> dict[str, Any] | None:
+        """The result a killed run had for ``key`` (None: evaluate it)."""
+        return self.journal.get(key)
+
+    # -- training states an early-stopping search continues from -------------------------------
+    def checkpoint_path(self, key: str) -> Path:
+        return self.outdir / CHECKPOINTS / f"{key}.pt"
+
+    def save_checkpoint(self, key: str, data: bytes) -> None:
+        path = self.checkpoint_path(key)
+        path.parent.mkdir(exist_ok=True)
+        staging = path.with_suffix(".tmp")
+        staging.write_bytes(data)
+        os.replace(staging, path)     # whole or absent, whenever the run is killed
+
+    def load_checkpoint(self, key: str) -> bytes | None:
+        path = self.checkpoint_path(key)
+        return path.read_bytes() if path.exists() else None
 
     def write_best(self, text: str) -> Path:
         path = self.outdir / BEST
@@ -103,4 +213,4 @@ class ResultStore:
         return path
 
 
-__all__ = ["BEST", "RESULTS", "ROW_KEYS", "ResultStore", "SETTINGS", "row_line"]
+__all__ = ["BEST", "CHECKPOINTS", "JOURNAL", "LOCK", "RESULTS", "ROW_KEYS", "ResultStore", "SETTINGS", "row_line"]

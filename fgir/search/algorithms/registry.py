@@ -3,7 +3,7 @@
 Example:
     >>> from fgir.search.algorithms import ALGORITHMS
     >>> sorted(ALGORITHMS)
-    ['BackboneNasSearch', 'GridSearch', 'NSGA2Search', 'RandomSearch']
+    ['BackboneNasSearch', 'GridSearch', 'NSGA2Search', 'OptunaNSGA2Search', 'RandomSearch', 'RegularizedEvolution', 'TPESearch']
 """
 
 from __future__ import annotations

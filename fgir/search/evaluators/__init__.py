@@ -1,7 +1,8 @@
 """Evaluators: what a candidate is scored by.
 
 ``static`` (params, MACs, weight bytes; with Quant also bitops and mean_bits;
-no torch), ``train`` (a short run on digits, see :mod:`.train`), or any Python
+no torch; and, when asked, ``latency_ms``: :mod:`.latency`), ``train`` (a short
+run on digits, see :mod:`.train`), or any Python
 callable ``fn(graph) -> dict`` (``fn(graph, seed=...)`` if it takes a seed) that
 receives the compiled graph (``fgir.to_torch(graph)`` gives the model).
 Static metrics and constraints are always checked first.
@@ -18,8 +19,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from fgir.search.evaluators.candidate import Job, evaluate_job
+from fgir.search.evaluators.latency import LATENCY_METRICS, Latency
 from fgir.search.evaluators.static import QUANT_METRICS, STATIC_METRICS, static_metrics
-from fgir.search.evaluators.train import TRAIN_METRICS, TrainEvaluator
+from fgir.search.evaluators.train import TrainEvaluator
 
 EVALUATORS: dict[str, Any] = {"static": None, "train": TrainEvaluator}
 
@@ -36,9 +38,11 @@ def known_metrics(kind: str | Callable[..., dict]) -> tuple[str, ...] | None:
     """The metrics an evaluator reports (None: not known in advance, a user callable)."""
     if callable(kind):
         return None
-    extra = TRAIN_METRICS if kind == "train" else ()
-    return (*STATIC_METRICS, *QUANT_METRICS, *extra)
+    factory = EVALUATORS.get(kind)
+    if factory is not None and not hasattr(factory, "metrics"):
+        return None       # a plugin's evaluator that does not say what it reports
+    return (*STATIC_METRICS, *QUANT_METRICS, *LATENCY_METRICS, *getattr(factory, "metrics", ()))
 
 
-__all__ = ["EVALUATORS", "Job", "TrainEvaluator", "evaluate_job", "known_metrics", "make_evaluator",
+__all__ = ["EVALUATORS", "Job", "LATENCY_METRICS", "Latency", "TrainEvaluator", "evaluate_job", "known_metrics", "make_evaluator",
            "static_metrics"]

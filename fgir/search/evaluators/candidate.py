@@ -3,7 +3,12 @@
 This is what runs in a worker.  A candidate that fails to compile (channel
 mismatch, spatial collapse...) or exceeds a constraint (``max_macs``...) is
 found statically, before any training, and comes back ``invalid`` with the
-reason; an evaluator that raises gives ``error``.  Nothing here raises.
+reason; then its latency is measured when the job asks for it (and checked
+against ``max_latency_ms``), still before any training; an evaluator that
+raises gives ``error``.  Nothing here raises.  A job with ``epochs`` trains to
+that epoch, continuing from ``resume`` (a training state) when given, and its
+row carries the state it reached under ``state`` (bytes, for the driver to
+keep: :mod:`fgir.search.budget`).
 
 Example:
     >>> from fgir.search.space import Space
@@ -35,7 +40,9 @@ class Job:
     constraints: tuple[tuple[str, float], ...] = ()
     evaluator: Evaluator | None = None        # None: the static metrics alone
     seed: int = 0
-    label: str = "<candidate>"
+    latency: Any = None                       # a Latency: measure latency_ms (ONNX Runtime) after the statics
+    epochs: int | None = None                 # train to this epoch (an early-stopping search's rung)
+    resume: bytes | None = None               # ... from this training state
 
 
 def describe_error(exc: FgirError) -> str:
@@ -77,7 +84,8 @@ def evaluate_job(job: Job) -> dict[str, Any]:
 
     row: dict[str, Any] = {"status": "ok", "params": None, "macs": None, "metrics": {}, "message": None}
     try:
-        graph = fgir.compile(fgir.loads(job.spec_text, job.label), input=job.input)
+        # from the text: compile then owns the graph it loads (a Graph given would be copied first)
+        graph = fgir.compile(job.spec_text, input=job.input)
         metrics = static_metrics(graph)
     except FgirError as exc:
         return {**row, "status": "invalid", "message": describe_error(exc)}
@@ -87,11 +95,22 @@ def evaluate_job(job: Job) -> dict[str, Any]:
     row["metrics"] = metrics
     static = {**metrics, "params": row["params"], "macs": row["macs"]}
     over = violations(static, job.constraints)
+    if not over and job.latency is not None:
+        from fgir.search.evaluators.latency import measure_latency
+
+        try:
+            row["metrics"]["latency_ms"] = measure_latency(graph, job.latency)
+        except Exception as exc:   # ONNX Runtime refusing the model is this candidate's result
+            return {**row, "status": "error", "message": f"measuring latency: {type(exc).__name__}: {exc}"}
+        over = violations(row["metrics"], job.constraints)
     if over:
         return {**row, "status": "invalid", "message": "over budget: " + "; ".join(over)}
     if job.evaluator is not None:
         try:
-            extra = _call(job.evaluator, graph, job.seed)
+            if job.epochs is not None:
+                extra, row["state"] = job.evaluator.train_to(graph, job.seed, job.epochs, job.resume)
+            else:
+                extra = _call(job.evaluator, graph, job.seed)
             if not isinstance(extra, dict):
                 raise TypeError(f"an evaluator returns a dict of metrics, got {type(extra).__name__}")
         except Exception as exc:   # the evaluator's failure is this candidate's result, not the search's

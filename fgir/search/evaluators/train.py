@@ -16,6 +16,11 @@ with ``adamw``, no weight decay, a constant rate), its weights and data order fr
 its seed.  ``on_epoch(epoch, row)`` is called after every epoch with the
 epoch's figures (``val_accuracy`` among them); returning true stops that
 candidate's training early, and its metrics are those of the last epoch run.
+:meth:`TrainEvaluator.train_to` trains to a given epoch from a saved training
+state (the Trainer's own checkpoint state, :meth:`~fgir.training.loop.Trainer.state`):
+an early-stopping search's rungs (:mod:`fgir.search.budget`).  The rate is
+constant, so training to epoch 3 from the state at epoch 1 gives exactly what
+training 3 epochs at once gives.
 Runs on CUDA when available.  On the CPU it uses ``threads`` threads (default 1)
 so that results do not depend on the machine's core count or on ``--workers``:
 parallelism comes from evaluating several candidates at once.  torch is
@@ -54,11 +59,26 @@ def _splits(data: str, val: str | None, test: str | None, dims: tuple[int, ...],
     return train, held_val, held_test
 
 
+def missing_packages(data: str | None) -> list[str]:
+    """The packages training needs that are not installed: torch, and scikit-learn for the digits."""
+    import importlib.util
+    import sys
+
+    def installed(name: str) -> bool:
+        if name in sys.modules:
+            return sys.modules[name] is not None     # None: an import blocked on purpose
+        return importlib.util.find_spec(name) is not None
+
+    needed = ["torch"] + (["sklearn"] if data in (None, "digits") else [])
+    return [name for name in needed if not installed(name)]
+
+
 class TrainEvaluator:
     """Train briefly; reports ``accuracy`` (held-out) and the last epoch's ``loss``."""
 
     name = "train"
     metrics = TRAIN_METRICS
+    uses_gpu = True           # the local executor pins one CUDA device per worker when there are several
 
     def __init__(self, epochs: int = 1, batch_size: int = 64, lr: float = 0.002, threads: int = 1,
                  limit: int | None = None, data: str | None = None, val: str | None = None,
@@ -71,6 +91,18 @@ class TrainEvaluator:
         return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
                 "threads": self.threads, "limit": self.limit, "data": self.data, "val": self.val,
                 "test": self.test}
+
+    def files(self) -> list[str]:
+        """The data files and folders it reads (they travel to Ray workers)."""
+        return [p for p in (self.data, self.val, self.test) if p not in (None, "digits")]
+
+    def relocated(self, moved: dict[str, str]) -> "TrainEvaluator":
+        """This evaluator reading its data where a worker has it (``moved``: driver path → path here)."""
+        import copy
+
+        out = copy.copy(self)
+        out.data, out.val, out.test = (moved.get(p, p) if p else p for p in (self.data, self.val, self.test))
+        return out
 
     def _sets(self, graph: Graph) -> tuple[Any, Any, Any]:
         from fgir.data.sources import ImageSet
@@ -87,7 +119,10 @@ class TrainEvaluator:
             train = train.subset(torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:self.limit])
         return train, val, test
 
-    def _trained(self, graph: Graph, seed: int, train: Any, val: Any, on_epoch: Any) -> Any:
+    def _trained(self, graph: Graph, seed: int, train: Any, val: Any, on_epoch: Any, epochs: int | None = None,
+                 state: bytes | None = None) -> Any:
+        import io
+
         import torch
 
         import fgir
@@ -104,13 +139,30 @@ class TrainEvaluator:
         if int(train.y.max()) >= class_count(graph):
             raise ValueError(f"the data has {int(train.y.max()) + 1} classes; the network has "
                              f"{class_count(graph)} outputs")
-        recipe = Recipe(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer="adamw",
+        recipe = Recipe(epochs=epochs or self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer="adamw",
                         weight_decay=0.0, schedule="constant", seed=seed, device=device.type)
         model = fgir.to_torch(graph, seed=seed).to(device)
         trainer = Trainer(model, train, val, recipe, device, on_epoch=on_epoch,
                           evaluate_every_epoch=on_epoch is not None)
+        if state is not None:
+            trainer.restore(torch.load(io.BytesIO(state), map_location="cpu", weights_only=True))
         trainer.run()
         return trainer
+
+    def train_to(self, graph: Graph, seed: int, epochs: int, state: bytes | None = None) -> tuple[dict, bytes]:
+        """Train to epoch ``epochs`` (from ``state``, a training state this method returned); the metrics
+        there and the state reached."""
+        import io
+
+        import torch
+
+        train, val, _ = self._sets(graph)
+        trainer = self._trained(graph, seed, train, val, None, epochs, state)
+        buffer = io.BytesIO()
+        torch.save(trainer.state(), buffer)
+        last = trainer.history[-1]
+        accuracy = last["val_accuracy"] if "val_accuracy" in last else trainer.evaluate(val)[1]
+        return {"accuracy": round(accuracy, 6), "loss": round(last["loss"], 6)}, buffer.getvalue()
 
     def __call__(self, graph: Graph, seed: int = 0) -> dict[str, float]:
         train, val, _ = self._sets(graph)
@@ -128,4 +180,4 @@ class TrainEvaluator:
         return {"test_accuracy": round(accuracy, 6), "test_loss": round(loss, 6)}
 
 
-__all__ = ["TEST_METRICS", "TRAIN_METRICS", "TrainEvaluator"]
+__all__ = ["TEST_METRICS", "TRAIN_METRICS", "TrainEvaluator", "missing_packages"]
