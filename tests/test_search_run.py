@@ -11,32 +11,10 @@ import fgir
 from conftest import EXAMPLES, ROOT, run_fgir
 from fgir.search import SearchUsageError, Space, run_search
 from fgir.search.evaluators.static import QuantMismatch, quant_bits, static_metrics
+from search_helpers import TINY, rows_of
 
 BACKBONE = EXAMPLES / "backbone_nas.yaml"
 QUANT = EXAMPLES / "search" / "quant_resnet20.yaml"
-
-TINY = """
-    search_space:
-      type: FineGrainedSpace
-      hyper_parameters:
-        layer.doublechannel: [0, 1, 0, 1]
-        layer.downsample: [1, 0, 1, 0]
-      modules: [init, layer, head]
-      init: {type: SmallInputInitialBlock, init_plane: 8}
-      layer:
-        type: VariantLayer
-        block: {type: BasicBlock}
-        in_plane: 8
-        out_plane: 32
-        doublechannel: [0, 1, 0, 1]
-        downsample: [1, 0, 1, 0]
-        expansion: 1
-      head: {type: LinearClassificationHead, num_class: 10}
-    """
-
-
-def rows_of(outdir):
-    return [json.loads(line) for line in (outdir / "results.jsonl").read_text().splitlines()]
 
 
 def test_backbone_nas_end_to_end_with_the_static_evaluator(tmp_path):

@@ -10,26 +10,9 @@ import torch
 import fgir
 from conftest import EXAMPLES, run_fgir
 from fgir.search import TrainEvaluator, run_search
+from search_helpers import TINY
 from test_train import train_cli
 
-TINY_SPACE = """
-    search_space:
-      type: FineGrainedSpace
-      hyper_parameters:
-        layer.doublechannel: [0, 1, 0, 1]
-        layer.downsample: [1, 0, 1, 0]
-      modules: [init, layer, head]
-      init: {type: SmallInputInitialBlock, init_plane: 8}
-      layer:
-        type: VariantLayer
-        block: {type: BasicBlock}
-        in_plane: 8
-        out_plane: 32
-        doublechannel: [0, 1, 0, 1]
-        downsample: [1, 0, 1, 0]
-        expansion: 1
-      head: {type: LinearClassificationHead, num_class: 10}
-    """
 NET = "search_space:\n  modules: [net]\n  net: {type: ResNet, depth: 20}\n"
 
 
@@ -49,7 +32,7 @@ def test_a_spec_carries_its_input_size(write_spec):
 
 
 def test_best_yaml_records_the_input_it_was_searched_at(write_spec, tmp_path):
-    spec = write_spec(TINY_SPACE)
+    spec = write_spec(TINY)
     run_search(spec, tmp_path / "plain", budget=2, seed=0)
     assert not (tmp_path / "plain" / "best.yaml").read_text().splitlines()[5].startswith("input")
     result = run_search(spec, tmp_path / "small", budget=2, seed=0, input="3x16x16")
@@ -174,7 +157,7 @@ def test_search_train_compile_onnx_on_digits(write_spec, tmp_path):
     data = tmp_path / "digits.npz"
     np.savez(data, x=(digits.images * 255 / 16).round().astype(np.uint8), y=digits.target)
     out = tmp_path / "out"
-    search = run_fgir("search", str(write_spec(TINY_SPACE)), "-o", str(out), "--budget", "2", "--epochs", "1",
+    search = run_fgir("search", str(write_spec(TINY)), "-o", str(out), "--budget", "2", "--epochs", "1",
                       "--input", "3x8x8", "--data", str(data))
     assert search.returncode == 0, search.stderr
     assert "on the test split (never used to select): test_accuracy 0." in search.stdout
