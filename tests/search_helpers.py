@@ -67,9 +67,13 @@ PLUGIN = textwrap.dedent('''
             self.marker = marker
 
         def __call__(self, graph, seed=0):
-            if not Path(self.marker).exists():
-                Path(self.marker).write_text(str(os.getpid()))
-                os.kill(os.getpid(), signal.SIGKILL)
+            try:   # created exclusively: of two workers starting at once, only one dies
+                fd = os.open(self.marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            except FileExistsError:
+                return super().__call__(graph, seed)
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            os.kill(os.getpid(), signal.SIGKILL)
             return super().__call__(graph, seed)
 
 
