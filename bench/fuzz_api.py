@@ -38,6 +38,7 @@ class Fixtures:
 
     def __init__(self) -> None:
         import fgir
+        import numpy as np
         import torch
 
         self.folder = Path(tempfile.mkdtemp(prefix="fgir-fuzz-"))
@@ -51,6 +52,10 @@ class Fixtures:
         self.onnx = self.folder / "tiny.onnx"
         fgir.to_onnx(self.lowered, self.onnx, seed=0)
         self.batch = torch.zeros(2, 3, 8, 8)
+        # a small data set, so that fgir.train's own defaults (10 epochs) stay within the time bound
+        self.data = self.folder / "tiny.npz"
+        rng = np.random.default_rng(0)
+        np.savez(self.data, x=rng.random((40, 3, 8, 8), dtype=np.float32), y=np.arange(40) % 10)
         self.count = 0
 
     def out(self, suffix: str) -> Path:
@@ -88,7 +93,7 @@ def _calls(fx: Fixtures) -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]
         "fgir.to_onnx(quant)": (fgir.to_onnx, {"graph": QUANT, "path": None, "seed": 0, "calibrate": [fx.batch]}),
         "fgir.save_model": (fgir.save_model, {"module": fx.module, "path": fx.out(".pt")}),
         "fgir.load_model": (fgir.load_model, {"path": fx.weights}),
-        "fgir.train": (fgir.train, {"spec": fx.lowered, "output": None, "data": "digits", "epochs": 1,
+        "fgir.train": (fgir.train, {"spec": fx.lowered, "output": None, "data": str(fx.data), "epochs": 1,
                                     "progress": None}),
         "fgir.prune": (fgir.prune, {"spec": TINY, "weights": fx.module, "ratio": 0.5}),
         "fgir.register_block": (fgir.register_block, {"cls": None}),

@@ -153,6 +153,7 @@ def checked_batches(batches: Any, sample: tuple[int, ...], function: str) -> Ite
         raise ArgumentError.of(function, "calibrate", f"expected a list of batches (tensors or arrays, "
                                                       f"N x {'x'.join(map(str, sample))}), got {_kind(batches)}")
     wanted = "Nx" + "x".join(map(str, sample))
+    i = -1
     for i, batch in enumerate(batches):
         shape = getattr(batch, "shape", None)
         if shape is None:
@@ -161,6 +162,8 @@ def checked_batches(batches: Any, sample: tuple[int, ...], function: str) -> Ite
             got = "x".join(str(int(d)) for d in shape) or "a scalar"
             raise ArgumentError.of(function, f"calibrate[{i}]", f"a batch of shape {got}; the network takes {wanted}")
         yield batch
+    if i < 0:
+        raise ArgumentError.of(function, "calibrate", f"no batches: give at least one ({wanted})")
 
 
 __all__ = ["checked_batches", "choice", "flag", "input_size", "is_spec_text", "pass_names", "passes", "path",

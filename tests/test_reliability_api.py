@@ -105,9 +105,21 @@ def test_calibrating_a_network_without_quant_is_an_error():
                                       "fgir.blocks.Block (or fgir.blocks.Layer for one op)"),
     (lambda: fgir.train(R20, progress=5),
      "fgir.train: error: progress: expected a text stream (sys.stderr, a file) or None, got int"),
+    # found by bench/fuzz.py --target api: an empty calibration set, and a run that would never end
+    (lambda: fgir.to_onnx(QUANT, None, seed=0, calibrate=[]),
+     "fgir.to_onnx: error: calibrate: no batches: give at least one (Nx3x32x32)"),
+    (lambda: fgir.prune(R20, 3.5, ratio=0.5),
+     "fgir.prune: error: weights: expected a checkpoint path, a state_dict or a module, got float"),
 ])
 def test_wrong_types_are_argument_errors(call, message):
     assert refusal(call) == message
+
+
+def test_a_training_that_would_never_end_is_refused():   # found by bench/fuzz.py --target api
+    with pytest.raises(fgir.FgirError) as exc:
+        fgir.train(R20, None, data="digits", epochs=10 ** 30)
+    assert str(exc.value) == ("fgir train: error: --epochs: expected at most 1,048,576, "
+                              "got 1,000,000,000,000,000,000,000,000,000,000")
 
 
 def test_an_argument_error_is_still_a_type_error_and_a_value_error():

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable
 
 from fgir.diagnostics import FgirError
+from fgir.limits import MAX_VALUE
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
@@ -84,8 +85,11 @@ DATASET_KEYS = ("data", "val", "val_fraction", "augment", "crop_padding", "hflip
 TRAINER_KEYS = tuple(f.name for f in fields(Recipe) if f.name not in DATASET_KEYS)
 
 
-def _int(low: int) -> Callable[[Any], str | None]:
+def _int(low: int, high: int = MAX_VALUE) -> Callable[[Any], str | None]:
+    """A whole number from ``low`` to ``high`` (beyond the bound: a typo, e.g. 10**30 epochs, not a plan)."""
     def check(v: Any) -> str | None:
+        if isinstance(v, int) and not isinstance(v, bool) and v > high >= low:
+            return f"expected at most {high:,}, got {v:,}"
         ok = isinstance(v, int) and not isinstance(v, bool) and v >= low
         return None if ok else f"expected {'a positive' if low > 0 else 'a non-negative'} integer, got {v!r}"
     return check
@@ -129,7 +133,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "optimizer": _choice(OPTIMIZERS), "momentum": _number(0, 1), "weight_decay": _number(0),
     "schedule": _choice(SCHEDULES), "warmup": _number(0), "step_size": _int(1),
     "gamma": _number(0, low_open=True), "label_smoothing": _number(0, 1), "bn_sparsity": _number(0),
-    "seed": _int(0), "amp": _bool, "device": _text, "save_every": _int(0), "log_every": _int(0),
+    "seed": _int(0, 2**63 - 1), "amp": _bool, "device": _text, "save_every": _int(0), "log_every": _int(0),
     "data": _text, "val": _text, "val_fraction": _number(0, 1, low_open=True), "augment": _bool,
     "crop_padding": _int(0), "hflip": _bool, "mean": _numbers, "std": _numbers, "workers": _int(1),
 }
