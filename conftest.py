@@ -1,5 +1,5 @@
-"""For the whole suite: the IR is verified after every pass; doctests run from the repository root,
-where their example paths (examples/...) are."""
+"""For the whole suite: the IR is verified after every pass; doctests run in a folder of their own
+that shows the repository's examples/ (their example paths), so the files they write go there."""
 
 import os
 from pathlib import Path
@@ -12,9 +12,10 @@ os.environ.setdefault("FGIR_VERIFY", "1")
 
 
 @pytest.fixture(autouse=True)
-def _doctests_run_at_the_root(request, monkeypatch):
+def _doctests_run_beside_the_examples(request, monkeypatch, tmp_path):
     if isinstance(request.node, pytest.DoctestItem):
-        monkeypatch.chdir(ROOT)
+        (tmp_path / "examples").symlink_to(ROOT / "examples")
+        monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -242,9 +242,13 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
     input size to compile a spec for.  The file is written atomically; the ``onnx.ModelProto`` is
     returned either way.  A wrong argument is an ArgumentError (an FgirError).
 
-    >>> model = to_onnx("examples/resnet20_cifar.yaml", "model.onnx", seed=0)   # doctest: +SKIP
-    >>> model = to_onnx("examples/quant_resnet20.yaml", weights="q.pt",
-    ...                 calibrate=[torch.rand(32, 3, 32, 32)])                  # doctest: +SKIP
+    >>> model = to_onnx("examples/resnet20_cifar.yaml", "model.onnx", seed=0)
+    >>> import torch
+    >>> float_weights = to_torch("examples/resnet20_cifar.yaml", seed=0)          # PTQ of a float network
+    >>> model = to_onnx("examples/quant_resnet20.yaml", weights=float_weights,
+    ...                 calibrate=[torch.rand(32, 3, 32, 32)])
+    >>> sum(node.op_type == "QuantizeLinear" for node in model.graph.node)   # one per quantized tensor
+    33
     """
     from fgir.backends.onnx import DEFAULT_OPSET, build_model, save_atomic
     from fgir.backends.onnx.source import calibrated, resolve_weights
@@ -282,7 +286,10 @@ def train(spec: SpecSource, output: str | Path | None = None, **options: Any) ->
     ``options``: ``data=`` (an image folder, an ``.npz`` with x and y, or ``"digits"``), ``val=``,
     ``epochs=``, ``lr=``, ``resume=`` ... (:func:`fgir.training.run.train`); returns a ``TrainResult``.
 
-    >>> result = train("examples/resnet20_cifar.yaml", "r20.pt", data="digits", epochs=3)   # doctest: +SKIP
+    >>> result = train("examples/resnet20_cifar.yaml", "r20.pt", data="digits", input="3x8x8", epochs=1,
+    ...                progress=None)
+    >>> result.output.name, len(result.history)
+    ('r20.pt', 1)
     """
     from fgir.training.run import train as run
 
@@ -305,7 +312,9 @@ def save_model(module: Any, path: str | Path) -> None:
 def load_model(path: str | Path):
     """Rebuild the module saved by ``fgir compile -o model.pt``, weights loaded (weights_only).
 
-    >>> model = load_model("model.pt")   # doctest: +SKIP
+    >>> save_model(to_torch("examples/resnet20_cifar.yaml", seed=0), "model.pt")
+    >>> sum(p.numel() for p in load_model("model.pt").parameters())
+    272474
     """
     from fgir.backends.torch import build_module, read_checkpoint
 

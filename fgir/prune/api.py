@@ -6,7 +6,8 @@ Example:
     >>> result = fgir.prune("examples/resnet20_cifar.yaml", dense, ratio=0.5, criterion="l1")
     >>> result.params, result.dense_params, result.widths["layer3.0.conv2"]
     (68786, 272474, (32, 64))
-    >>> result.write("pruned.yaml", weights_out="pruned.pt")    # doctest: +SKIP
+    >>> [str(p) for p in result.write("pruned.yaml", weights_out="pruned.pt")]
+    ['pruned.yaml', 'pruned.init.pt', 'pruned.pt']
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ huge numbers, deep nesting, alias bombs, unsafe tags.
 
 Example:
     >>> import random
-    >>> mutate("a: [1, 2]\\n", random.Random(0))   # doctest: +SKIP
+    >>> mutate("a: [1, 2]\\n", random.Random(0))   # the text, and the mutators applied
+    ('a: [1,* 2]\\n', ['garbage'])
 """
 
 from __future__ import annotations

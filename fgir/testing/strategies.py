@@ -18,10 +18,12 @@ row layout over its stem, stages and blocks.  A Prune spec names a dense checkpo
 
 Example:
     >>> import fgir
-    >>> from hypothesis import given
-    >>> @given(specs())
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5, deadline=None)
+    ... @given(specs())
     ... def test_checks(spec):
-    ...     assert fgir.compile(fgir.loads(spec.text), input=spec.input)   # doctest: +SKIP
+    ...     assert fgir.compile(fgir.loads(spec.text), input=spec.input)
+    >>> test_checks()
 
 Only tests and benchmarks import this module: it needs ``hypothesis``.
 """

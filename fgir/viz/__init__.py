@@ -11,7 +11,8 @@ Example:
     >>> graph = fgir.compile("examples/resnet20_cifar.yaml")
     >>> fgir.viz.to_dot(graph, depth=1).count("subgraph")
     0
-    >>> fgir.viz.write(graph, "resnet20.svg", depth=2)   # doctest: +SKIP
+    >>> fgir.viz.write(graph, "resnet20.svg", depth=2)
+    PosixPath('resnet20.svg')
 """
 
 from __future__ import annotations

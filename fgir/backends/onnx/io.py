@@ -6,7 +6,9 @@ an older file at ``path`` untouched).  A model whose weights would push the
 protobuf past 2 GiB keeps them in ``<name>.data`` beside it (ONNX external data).
 
 Example:
-    >>> save_atomic(model, "model.onnx")   # doctest: +SKIP
+    >>> import fgir
+    >>> model = fgir.to_onnx("examples/resnet20_cifar.yaml", seed=0)
+    >>> save_atomic(model, "model.onnx")
     [PosixPath('model.onnx')]
 """
 
