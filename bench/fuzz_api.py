@@ -113,6 +113,13 @@ def _documented() -> dict[str, tuple[type, ...]]:
     return {"fgir.prune": (PruneOptionError,), "fgir.api.calibration_batches": (ImportError,)}
 
 
+def _raised_by_callback(exc: BaseException) -> bool:
+    """Whether ``exc`` came out of a function the caller gave (``dump_to``), called by the pass manager."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    calls = [i for i, f in enumerate(frames) if f.name == "_dump" and f.filename.endswith("base.py")]
+    return bool(calls) and calls[-1] < len(frames) - 1
+
+
 def _where(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     return f"{type(exc).__name__} in {frames[-1].name}" if frames else type(exc).__name__
@@ -155,6 +162,8 @@ class ApiTarget:
         except RecursionError:
             return f"{name}: RecursionError"
         except Exception as exc:  # the failures this target is for
+            if _raised_by_callback(exc):
+                return None   # a dump_to function's own error reaches its caller as it is (documented)
             return f"{name}: {_where(exc)}"
         finally:
             _forget_plugins()

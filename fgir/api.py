@@ -111,7 +111,9 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
     A :class:`Graph` given is not changed: the passes run on a copy, which is returned.
     ``passes`` replaces the default pipeline; ``input`` (``"3x32x32"``) overrides
     the input size the network's stem implies; ``verify`` checks the IR's invariants
-    after every pass (default: when ``FGIR_VERIFY=1`` is set).  Raises :class:`FgirError` with
+    after every pass (default: when ``FGIR_VERIFY=1`` is set); ``dump_after`` names passes whose
+    IR goes to ``dump_to``: a text stream (stderr by default) or a function ``fn(pass_name, graph)``
+    (what it raises is its own, and reaches the caller as it is).  Raises :class:`FgirError` with
     every problem found, naming the pass that found them.
 
     >>> compile("examples/resnet20_cifar.yaml").meta["params"]
@@ -124,7 +126,9 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
     dump_after = check.pass_names(dump_after, "fgir.compile")
     pipeline = check.passes(passes, "fgir.compile")
     pipeline = pipeline if pipeline is not None else default_passes()
-    if dump_to is not None and not callable(dump_to):
+    if callable(dump_to):
+        check.callback(dump_to, ("pass_name", "graph"), "fgir.compile", "dump_to")
+    elif dump_to is not None:
         check.stream(dump_to, "fgir.compile", "dump_to")
     if verify is not None:
         check.flag(verify, "fgir.compile", "verify")

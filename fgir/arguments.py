@@ -108,6 +108,29 @@ def stream(value: Any, function: str, argument: str) -> Any:
     return value
 
 
+def callback(value: Any, arguments: tuple[str, ...], function: str, argument: str) -> Any:
+    """A function that can be called with ``arguments`` (positionally)."""
+    import inspect
+
+    try:
+        inspect.signature(value).bind(*arguments)
+    except TypeError:
+        raise ArgumentError.of(function, argument, f"expected a function taking ({', '.join(arguments)}), "
+                                                   f"got {_kind(value)} {_signature_text(value)}") from None
+    except ValueError:   # no signature to read (a builtin): it is tried as it is
+        pass
+    return value
+
+
+def _signature_text(value: Any) -> str:
+    import inspect
+
+    try:
+        return str(inspect.signature(value))
+    except (TypeError, ValueError):
+        return ""
+
+
 def flag(value: Any, function: str, argument: str) -> bool:
     if not isinstance(value, bool):
         raise ArgumentError.of(function, argument, f"expected True or False, got {_kind(value)}")
@@ -166,5 +189,5 @@ def checked_batches(batches: Any, sample: tuple[int, ...], function: str) -> Ite
         raise ArgumentError.of(function, "calibrate", f"no batches: give at least one ({wanted})")
 
 
-__all__ = ["checked_batches", "choice", "flag", "input_size", "is_spec_text", "pass_names", "passes", "path",
+__all__ = ["callback", "checked_batches", "choice", "flag", "input_size", "is_spec_text", "pass_names", "passes", "path",
            "seed", "spec_source", "stream", "text", "whole"]

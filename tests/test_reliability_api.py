@@ -130,3 +130,11 @@ def test_an_argument_error_is_still_a_type_error_and_a_value_error():
         class Mine(fgir.Block):
             def constructor(self):
                 pass
+
+
+def test_a_dump_to_function_is_called_with_the_pass_and_the_graph():
+    seen = []
+    fgir.compile(R20, dump_after="infer_shapes", dump_to=lambda name, graph: seen.append((name, len(graph))))
+    assert seen == [("infer_shapes", 74)]   # 73 layers and the input
+    assert refusal(lambda: fgir.compile(R20, dump_after="infer_shapes", dump_to=lambda: None)) == (
+        "fgir.compile: error: dump_to: expected a function taking (pass_name, graph), got function ()")
