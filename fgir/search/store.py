@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from fgir.diagnostics import Diagnostic, Loc
+from fgir.atomic import write_atomic
 from fgir.search.config import SearchUsageError
 
 SETTINGS = "search.json"
@@ -135,8 +136,8 @@ class ResultStore:
         elif results.exists():
             raise _fail(results, "holds search results without their settings (search.json)",
                         hint="choose another output directory")
-        settings.write_text(json.dumps(self.fingerprint, indent=2, sort_keys=True) + "\n",
-                            encoding="utf-8")
+        settings_text = json.dumps(self.fingerprint, indent=2, sort_keys=True) + "\n"
+        write_atomic(settings, lambda tmp: tmp.write_text(settings_text, encoding="utf-8"))
         return self._read_rows()
 
     def _read_rows(self) -> list[dict[str, Any]]:
@@ -146,7 +147,7 @@ class ResultStore:
         text = path.read_text(encoding="utf-8")
         complete = text[: text.rfind("\n") + 1]
         if complete != text:   # a line cut short by an interrupted run: drop it, it is re-evaluated
-            path.write_text(complete, encoding="utf-8")
+            write_atomic(path, lambda tmp: tmp.write_text(complete, encoding="utf-8"))
         rows = []
         for number, line in enumerate(complete.splitlines(), 1):
             try:
@@ -199,9 +200,7 @@ class ResultStore:
     def save_checkpoint(self, key: str, data: bytes) -> None:
         path = self.checkpoint_path(key)
         path.parent.mkdir(exist_ok=True)
-        staging = path.with_suffix(".tmp")
-        staging.write_bytes(data)
-        os.replace(staging, path)     # whole or absent, whenever the run is killed
+        write_atomic(path, lambda tmp: tmp.write_bytes(data))   # whole or absent, whenever the run is killed
 
     def load_checkpoint(self, key: str) -> bytes | None:
         path = self.checkpoint_path(key)
@@ -209,7 +208,7 @@ class ResultStore:
 
     def write_best(self, text: str) -> Path:
         path = self.outdir / BEST
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         return path
 
 
