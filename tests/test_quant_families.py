@@ -18,7 +18,7 @@ from conftest import EXAMPLES
 from fgir.backends.torch.calibrate import calibrate
 from fgir.data import calibration_batches, load_images, split
 from fgir.testing.weights import randomize_batch_norm
-from fgir.training.run import load_weights
+from fgir.backends.torch.checkpoint import load_weights
 from quant_parity import layerwise_code_agreement, optimized_ops, session
 
 FAMILIES = ["mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "densenet121", "resnext50_32x4d"]

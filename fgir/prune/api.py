@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from typing import TYPE_CHECKING
 
+from fgir.atomic import write_atomic
 from fgir.diagnostics import Origin, did_you_mean
 from fgir.ir.graph import Graph
 from fgir.ir.pruning import CRITERIA, ratio_problem
@@ -105,7 +106,8 @@ class PruneResult:
             save_arrays(self.weights.arrays, init_path)
             init = init_path.name
             written.append(init_path)
-        path.write_text(self.spec_text(init), encoding="utf-8")
+        text = self.spec_text(init)
+        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         if weights_out is not None:
             from fgir.api import save_model, to_torch
 

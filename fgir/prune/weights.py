@@ -167,13 +167,10 @@ def save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
     """Write arrays as a bare state_dict (what ``init_model_file`` reads), atomically."""
     import torch
 
+    from fgir.atomic import write_atomic
+
     state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        torch.save(state, tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 __all__ = ["Weights", "dense_layout", "expected_shapes", "masked", "read_weights", "save_arrays"]

@@ -207,7 +207,7 @@ class Trainer:
         if self.val_set is not None and (self.evaluate_every_epoch or last):
             row["val_loss"], row["val_accuracy"] = (round(v, 6) for v in self.evaluate(self.val_set))
         if self.recipe.bn_sparsity:
-            row["bn_l1"] = round(float(sum(w.detach().abs().sum() for w in batchnorm_weights(self.model))), 6)
+            row["bn_l1"] = round(float(sum(w.detach().abs().sum() for w in self.bn_weights)), 6)
         row.update(lr=figures["lr"], images_per_s=round(figures["images_per_s"], 1), seconds=round(elapsed, 3))
         self.history.append(row)
         self.metrics.write(row)

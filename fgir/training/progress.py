@@ -102,9 +102,7 @@ class MetricsLog:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.rows = 0
-        if path is not None and path.exists():
-            self.rows = len(path.read_text(encoding="utf-8").splitlines())
+        self.rows = 0   # a resumed run sets the count its checkpoint recorded
 
     def write(self, row: dict[str, Any]) -> None:
         if self.path is None:

@@ -109,22 +109,6 @@ def resolve_device(recipe: Recipe, where: str = "fgir train") -> Any:
     return device
 
 
-def load_weights(model: Any, path: str | Path) -> bool:
-    """Fine-tune from ``path``: an fgir checkpoint or a state_dict, loaded weights-only, matching exactly
-    — but for a quantized network's ranges, which a float network's weights lack (QAT from float
-    weights).  Returns whether the ranges are still to be set (by calibration)."""
-    from fgir.backends.torch.checkpoint import load_weights as load
-
-    return load(model, Path(path))
-
-
-def quantizer_ranges(model: Any) -> set[str]:
-    """The state_dict names of a module's quantization points' ranges."""
-    from fgir.backends.torch.checkpoint import quantizer_ranges as ranges
-
-    return ranges(model)
-
-
 CALIBRATION_IMAGES = 256   # QAT from float weights starts from ranges calibrated on this many training images
 
 
@@ -172,6 +156,7 @@ def train(spec: Any, output: str | Path | None = None, *, run_dir: str | Path | 
     import torch
 
     import fgir
+    from fgir.backends.torch.checkpoint import load_weights
 
     graph = _graph(spec, input)
     recipe, warnings = make_recipe(_document(graph), settings, where)
@@ -179,7 +164,8 @@ def train(spec: Any, output: str | Path | None = None, *, run_dir: str | Path | 
     device = resolve_device(recipe, where)
     train_set, val_set = _data(recipe, list(graph.meta["input"]), class_count(graph), where)
     model = fgir.to_torch(graph, seed=recipe.seed)
-    if weights is not None and load_weights(model, weights):
+    # fine-tuning: a float network's weights lack a quantized one's ranges, calibrated then (QAT from float)
+    if weights is not None and load_weights(model, Path(weights)):
         from fgir.backends.torch.calibrate import calibrate
 
         calibrate(model, [train_set.x[i:i + 64] for i in range(0, min(len(train_set), CALIBRATION_IMAGES), 64)])
@@ -236,4 +222,4 @@ def _prepare_folder(folder: Path | None, resume: bool, fingerprint: dict[str, An
     return state
 
 
-__all__ = ["TrainResult", "class_count", "load_weights", "resolve_device", "train"]
+__all__ = ["TrainResult", "class_count", "resolve_device", "train"]
