@@ -24,6 +24,16 @@ from typing import Any, Callable
 from fgir.diagnostics import Diagnostic, Loc, SpecIOError
 
 
+def _file_mode() -> int:
+    """The permissions ``open()`` would give a new file (mkstemp's are private to the owner)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
+
+
 def _writer_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -77,6 +87,7 @@ def write_atomic(path: str | Path, write: Callable[[Path], Any]) -> None:
     try:
         handle, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
         os.close(handle)
+        os.chmod(tmp, FILE_MODE)   # the finished file is an ordinary one: a model or a picture is for sharing
     except OSError as exc:
         raise write_error(path, exc) from None
     try:

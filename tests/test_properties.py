@@ -424,20 +424,20 @@ def test_a_failed_pt_write_leaves_the_old_file_and_no_temporaries(tmp_path, monk
 
 
 def test_a_failed_picture_write_leaves_the_old_file_and_no_temporaries(tmp_path, monkeypatch):
-    from fgir.viz import output
+    from fgir import atomic   # every file fgir writes whole goes through it
 
     out = tmp_path / "g.dot"
     out.write_text("the previous picture")
-    real_replace = output.os.replace
+    real_replace = atomic.os.replace
 
     def fail(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(output.os, "replace", fail)
+    monkeypatch.setattr(atomic.os, "replace", fail)
     rc, _, err = run_cli("viz", str(EXAMPLES / "resnet20_cifar.yaml"), "-o", str(out))
     assert rc == 2 and err == f"{out}: error: cannot write: No space left on device\n"
     assert out.read_text() == "the previous picture"
     assert [p.name for p in tmp_path.iterdir()] == ["g.dot"]
-    monkeypatch.setattr(output.os, "replace", real_replace)
+    monkeypatch.setattr(atomic.os, "replace", real_replace)
     assert run_cli("viz", str(EXAMPLES / "resnet20_cifar.yaml"), "-o", str(out))[0] == 0
     assert out.read_text().startswith("digraph")

@@ -129,3 +129,18 @@ def test_two_writers_of_one_checkpoint_never_mix_their_bytes(tmp_path, monkeypat
     monkeypatch.setattr(torch, "save", real_save)
     assert torch.equal(fgir.load_model(target).state_dict()["conv1.weight"], first.state_dict()["conv1.weight"])
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+
+
+def test_files_written_whole_get_ordinary_permissions(tmp_path):
+    # mkstemp makes its files private to the owner: a model written through it must not stay so
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        fgir.to_onnx(EXAMPLES / "resnet20_cifar.yaml", tmp_path / "m.onnx", seed=0)
+        fgir.save_model(fgir.to_torch(EXAMPLES / "resnet20_cifar.yaml", seed=0), tmp_path / "m.pt")
+    finally:
+        os.umask(umask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {"m.onnx": 0o644, "m.pt": 0o644}

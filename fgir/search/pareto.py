@@ -128,6 +128,15 @@ def pareto_front(rows: Sequence[dict[str, Any]], objectives: Sequence[Objective]
     return [rows[i] for i in sorted(i for _, i in kept)]
 
 
+def final_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each candidate's last row (where an early-stopping search stopped training it), in the order
+    candidates first appeared."""
+    last: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        last[row["hash"]] = row
+    return list(last.values())
+
+
 def best(rows: Sequence[dict[str, Any]], objectives: Sequence[Objective]) -> dict[str, Any] | None:
     """The valid row best on the first objective, ties broken by the next ones, then by order."""
     scored = [(scores(row, objectives), -i, row) for i, row in enumerate(rows) if row.get("status") == "ok"]
@@ -135,5 +144,5 @@ def best(rows: Sequence[dict[str, Any]], objectives: Sequence[Objective]) -> dic
     return max(scored, key=lambda t: (t[0], t[1]))[2] if scored else None
 
 
-__all__ = ["Objective", "ObjectiveError", "best", "crowding_distance", "dominates", "metric",
+__all__ = ["Objective", "ObjectiveError", "best", "crowding_distance", "dominates", "final_rows", "metric",
            "non_dominated_sort", "parse_objective", "parse_objectives", "pareto_front", "scores"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from fgir.search.pareto import Objective, metric
+from fgir.search.pareto import Objective, final_rows, metric
 
 _ELEMENT = re.compile(r"^(.*)\[(\d+)\]$")
 MAX_ROWS = 20
@@ -118,12 +118,12 @@ def no_valid_text(result: Any, where: str = "fgir search") -> str:
 def summary_text(result: Any) -> str:
     """What ``fgir search`` prints at the end: the front, the best candidate, where files went."""
     rows = result.rows
-    last = {r["hash"]: r for r in rows}           # a candidate's last row (by rungs: where it stopped)
-    invalid = sum(r["status"] != "ok" for r in last.values())
+    last = final_rows(rows)
+    invalid = sum(r["status"] != "ok" for r in last)
     lines = [format_front(result.front, result.config.objectives, len(last), invalid)]
     if len(last) < len(rows):
         epochs = max((r.get("epochs") or 0 for r in rows), default=0)
-        reached = sum(r.get("epochs") == epochs for r in last.values())
+        reached = sum(r.get("epochs") == epochs for r in last)
         lines.append(f"by rungs: {len(rows)} trainings of {len(last)} candidates; {reached} reached {epochs} "
                      f"epochs, the most any did (the front is of those)")
     if result.exhausted:

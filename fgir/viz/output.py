@@ -16,11 +16,10 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from fgir.atomic import write_atomic
 from fgir.diagnostics import Diagnostic, Loc, SpecIOError
 from fgir.viz.dot import Picture
 
@@ -76,25 +75,9 @@ def picture_bytes(picture: Picture, suffix: str, title: str = "fgir") -> bytes:
 def write_picture(picture: Picture, path: str | Path, title: str = "fgir") -> Path:
     """Write ``picture`` to ``path`` in the format its suffix names; return the path."""
     path = Path(path)
-    atomic_write(path, picture_bytes(picture, path.suffix, title))
+    data = picture_bytes(picture, path.suffix, title)
+    write_atomic(path, lambda tmp: tmp.write_bytes(data))
     return path
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename it over ``path``."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
-                                   prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise SpecIOError(Diagnostic(Loc(str(path)), "", f"cannot write: {exc.strerror}")) from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o644)   # mkstemp makes it private; a picture is for sharing
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise SpecIOError(Diagnostic(Loc(str(path)), "", f"cannot write: {exc.strerror}")) from None
 
 
 # -- html -------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from fgir.search.best import candidate_seed
 from fgir.search.budget.schedulers import Scheduler, Trial
 from fgir.search.config import SearchConfig
 from fgir.search.evaluators import Job
-from fgir.search.pareto import Objective, best as best_row, pareto_front
+from fgir.search.pareto import Objective, best as best_row, final_rows, pareto_front
 from fgir.search.runner import Recorder, as_recorded, check_replay, evaluate_all, frozen_or_invalid, new_row
 from fgir.search.space import Space
 from fgir.search.store import ResultStore
@@ -41,21 +41,20 @@ Row = dict[str, Any]
 Progress = Callable[[int, int, Row, "Row | None"], None]
 
 
-def final_rows(rows: Sequence[Row]) -> list[Row]:
-    """Each candidate's last row (where its training stopped), in the order candidates first appeared."""
-    last: dict[str, Row] = {}
-    for row in rows:
-        last[row["hash"]] = row
-    return list(last.values())
+def _trained_most(rows: Sequence[Row]) -> list[Row]:
+    """The valid candidates trained the most epochs (each at its last row)."""
+    finals = [r for r in final_rows(rows) if r.get("status") == "ok" and r.get("epochs") is not None]
+    if not finals:
+        return []
+    top = max(r["epochs"] for r in finals)
+    return [r for r in finals if r["epochs"] == top]
 
 
 def outcome(rows: Sequence[Row], objectives: Sequence[Objective]) -> tuple[list[Row], Row | None]:
     """(Pareto front, best) among the candidates trained the most epochs."""
-    finals = [r for r in final_rows(rows) if r.get("status") == "ok" and r.get("epochs") is not None]
-    if not finals:
+    at_top = _trained_most(rows)
+    if not at_top:
         return [], None
-    top = max(r["epochs"] for r in finals)
-    at_top = [r for r in finals if r["epochs"] == top]
     return pareto_front(at_top, objectives), best_row(at_top, objectives)
 
 
@@ -187,7 +186,8 @@ def search_by_rungs(algo: SearchAlgorithm, scheduler: Scheduler, space: Space, c
                 states.drop(_key(trial.parent, trial.parent["epochs"]))
             if progress is not None:
                 done, total = (spent, limit) if limit is not None else (proposals.taken, config.budget)
-                progress(done, total, row, outcome(rows, config.objectives)[1])
+                # the best so far, without the Pareto front outcome() also builds
+                progress(done, total, row, best_row(_trained_most(rows), config.objectives))
     return rows, proposals.exhausted, evaluated
 
 

@@ -103,6 +103,16 @@ class Scheduler:
         self.rungs = rung_epochs(min_epochs, max_epochs, eta)
         self.results: list[list[Row]] = [[] for _ in self.rungs]   # recorded rows at each rung
         self.promoted: list[set[str]] = [set() for _ in self.rungs]
+        self._rankings: dict[Any, tuple[int, list[Row]]] = {}
+
+    def ranking(self, key: Any, rows: list[Row]) -> list[Row]:
+        """``ranked(rows)``, kept until ``rows`` grows: the lists of a rung's rows are only appended to,
+        and planning asks for the same ranking once per trial it plans."""
+        kept = self._rankings.get(key)
+        if kept is None or kept[0] != len(rows):
+            kept = (len(rows), ranked(rows, self.objectives))
+            self._rankings[key] = kept
+        return kept[1]
 
     def plan(self, fresh: Callable[[], Proposal | None], room: Callable[[int], bool]) -> list[Trial]:
         """Up to ``batch`` trials: promotions first, then new candidates from ``fresh`` (None: none left);
@@ -148,7 +158,7 @@ class ASHA(Scheduler):
     def promotion(self) -> Trial | None:
         for rung in reversed(range(len(self.rungs) - 1)):
             done = self.results[rung]
-            for row in ranked(done, self.objectives)[: len(done) // self.eta]:
+            for row in self.ranking(rung, done)[: len(done) // self.eta]:
                 if row["hash"] not in self.promoted[rung]:
                     return Trial(rung + 1, self.rungs[rung + 1], parent=row)
         return None
@@ -193,7 +203,7 @@ class SuccessiveHalving(Scheduler):
                 if not bracket.complete(k, self.eta) or bracket.planned[k + 1] >= bracket.keep(k, self.eta):
                     continue
                 rung = bracket.start + k
-                row = next(r for r in ranked(bracket.members[k], self.objectives)
+                row = next(r for r in self.ranking((b, k), bracket.members[k])
                            if r["hash"] not in self.promoted[rung])
                 return Trial(rung + 1, self.rungs[rung + 1], parent=row, bracket=b)
         return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fgir.atomic import write_atomic
 from fgir.diagnostics import Diagnostic, Loc, SpecIOError
 from fgir.search.page.data import SearchData, read_search
 from fgir.search.page.draw import to_svg, write_png
@@ -76,9 +77,7 @@ def write_report(folder: str | Path, output: str | Path, x: str | None = None, y
             write_png(shapes, width, height, output)
             return output
         text = to_svg(shapes, width, height)
-    staging = output.with_name(output.name + ".tmp")
-    staging.write_text(text, encoding="utf-8")
-    staging.replace(output)
+    write_atomic(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return output
 
 

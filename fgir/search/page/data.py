@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fgir.diagnostics import Diagnostic, Loc, SpecIOError
-from fgir.search.pareto import metric, parse_objective, pareto_front
+from fgir.search.pareto import final_rows, metric, parse_objective, pareto_front
 
 Row = dict[str, Any]
 MAXIMIZED = ("accuracy", "mean_bits", "score", "test_accuracy")
@@ -91,10 +91,7 @@ def read_search(folder: str | Path) -> SearchData:
         rows = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
     except (ValueError, OSError) as exc:
         raise _fail(folder, f"unreadable search results ({exc})") from None
-    last: dict[str, Row] = {}
-    for row in rows:
-        last[row["hash"]] = row
-    candidates = list(last.values())
+    candidates = final_rows(rows)
     metrics: list[str] = []
     for row in rows:
         for name in ("params", "macs", *row.get("metrics", {})):

@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Sequence
 
+from fgir.atomic import write_atomic
 from fgir.search.page.scene import Shape
 
 def _attrs(shape: Shape) -> str:
@@ -78,9 +79,7 @@ def write_png(shapes: Sequence[Shape], width: int, height: int, path: Path, scal
             left, _, right, bottom = draw.textbbox((0, 0), s.text, font=font)
             shift = {"start": 0, "middle": (right - left) / 2, "end": right - left}[s.anchor]
             draw.text((x - shift, y - bottom), s.text, fill=s.color, font=font)
-    staging = path.with_name(path.name + ".tmp")
-    image.save(staging, format="PNG")
-    staging.replace(path)
+    write_atomic(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
 __all__ = ["to_svg", "write_png"]
