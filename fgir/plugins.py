@@ -24,7 +24,7 @@ from types import ModuleType
 
 from fgir.diagnostics import Diagnostic, FgirError, Loc, Note, Origin, SpecIOError
 
-_LOADED: set[Path] = set()
+_LOADED: dict[Path, None] = {}   # the plugin files loaded, in order (a dict: ordered, no repeats)
 PLUGIN_PREFIX = "fgir_plugin_"   # the module name a plugin file is loaded as: fgir_plugin_<stem>
 _FGIR_ROOT = Path(__file__).resolve().parent
 
@@ -87,7 +87,7 @@ def _load_file(path: Path) -> None:
     except BaseException:
         sys.modules.pop(module_name, None)
         raise
-    _LOADED.add(resolved)
+    _LOADED[resolved] = None
 
 
 def _run(loader, module: ModuleType, path: Path) -> None:
@@ -186,8 +186,7 @@ def user_code_error(exc: BaseException, what: str, source: str, used_at: Origin 
 
 def loaded_plugins() -> list[Path]:
     """The plugin files this process loaded, in the order it loaded them: what a search's workers load."""
-    files = [Path(m.__file__).resolve() for m in list(sys.modules.values()) if getattr(m, "__file__", None)]
-    return [f for f in files if f in _LOADED]
+    return list(_LOADED)
 
 
 __all__ = ["PluginError", "load_plugin", "loaded_plugins", "user_code_error", "user_frame"]

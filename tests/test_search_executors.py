@@ -69,3 +69,22 @@ def test_an_unknown_executor_or_option_is_a_usage_error():
         make_executor("rey", space, None)
     with pytest.raises(SearchUsageError, match="--timeout: the local executor takes no option 'timeout'"):
         make_executor("local", space, None, options={"timeout": 3})
+
+
+def test_two_plugin_files_of_one_name_both_reach_the_workers(tmp_path):
+    # both load as module fgir_plugin_blocks: the second must not hide the first from the workers
+    from fgir.plugins import forget_plugins, load_plugin, loaded_plugins
+
+    files = []
+    try:
+        for folder, name in (("a", "FirstOfTwo"), ("b", "SecondOfTwo")):
+            (tmp_path / folder).mkdir()
+            path = tmp_path / folder / "blocks.py"
+            path.write_text("from fgir.blocks import Block, ReLU, register_block\n\n"
+                            f"@register_block\nclass {name}(Block):\n"
+                            "    def constructor(self):\n        self.relu = ReLU()\n")
+            load_plugin(str(path))
+            files.append(path.resolve())
+        assert loaded_plugins()[-2:] == files
+    finally:
+        forget_plugins()
