@@ -85,11 +85,12 @@ def quantize_weight(weight: torch.Tensor, bits: int) -> tuple[torch.Tensor, torc
     return torch.clamp(torch.round(weight / scale), -qmax, qmax), scale
 
 
-def fake_quant_weight(weight: torch.Tensor, bits: int) -> torch.Tensor:
+def fake_quant_weight(weight: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The weight on its ``bits`` grid (straight-through gradient) and the grid's scale (None: float)."""
     if bits >= FLOAT_BITS:
-        return weight
+        return weight, None
     q, scale = quantize_weight(weight, bits)
-    return weight + (q * scale - weight).detach()
+    return weight + (q * scale - weight).detach(), scale
 
 
 class FoldedBatchNorm2d(nn.BatchNorm2d):
@@ -123,13 +124,15 @@ class QuantConv2d(nn.Conv2d):
             norm.folded = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = fake_quant_weight(self.weight, self.w_bits)
+        weight, scale = fake_quant_weight(self.weight, self.w_bits)
         if self.training or (self.norm is None and self.input_point is None):
             return self._conv_forward(x, weight, self.bias)
-        return self._conv_forward(x, *self.integer_weight_and_bias(weight))
+        return self._conv_forward(x, *self.integer_weight_and_bias(weight, scale))
 
-    def integer_weight_and_bias(self, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The weight with the BatchNorm folded in, and the bias on the int32 grid QLinearConv adds."""
+    def integer_weight_and_bias(self, weight: torch.Tensor, weight_scale: torch.Tensor | None
+                                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weight with the BatchNorm folded in, and the bias on the int32 grid QLinearConv adds
+        (``weight_scale``: the weight grid's, per output channel; None for a float weight)."""
         out = self.out_channels
         bias = self.bias if self.bias is not None else torch.zeros(out, device=weight.device)
         factor = torch.ones(out, device=weight.device)
@@ -140,9 +143,9 @@ class QuantConv2d(nn.Conv2d):
                 factor = factor * norm.weight
             bias = (bias - norm.running_mean) * factor + (norm.bias if norm.affine else 0.0)
         weight = weight * factor.view(-1, 1, 1, 1)
-        if self.input_point is not None and self.w_bits < FLOAT_BITS:
+        if self.input_point is not None and weight_scale is not None:
             in_scale, _ = self.input_point.scale_and_zero()
-            step = in_scale * (quantize_weight(self.weight, self.w_bits)[1].view(-1) * factor).abs()
+            step = in_scale * (weight_scale.view(-1) * factor).abs()
             bias = torch.round(bias / step) * step
         return weight, bias
 
