@@ -62,8 +62,8 @@ class ApplyPrune(Pass):
                                                  "round_to": process.args.get("round_to")}
 
 
-def _is_prunable(name: str, groups: ChannelGroups, origin, ctx: PassContext) -> bool:
-    prunable, every = groups.by_name(), groups.any_by_name()
+def _is_prunable(name: str, prunable: dict, every: dict, origin, ctx: PassContext) -> bool:
+    """Whether ``name`` is a prunable group (``prunable``: by name; ``every``: locked ones too)."""
     if name in prunable:
         return True
     if name in every:
@@ -78,12 +78,12 @@ def plan_from_groups(graph: Graph, groups: ChannelGroups, process: ProcessRecord
                      ctx: PassContext) -> PrunePlan | None:
     """One mask a channel group, for every producer and tie of the group: its ``masks`` entry, pruned
     further by its ``ratios`` entry."""
-    prunable = groups.by_name()
+    prunable, every = groups.by_name(), groups.any_by_name()
     plan = PrunePlan()
     chosen: dict[str, Mask] = {}
     for name, values in (process.args.get("masks") or {}).items():
         origin = process.origin_of(f"masks.{name}")
-        if not _is_prunable(name, groups, origin, ctx):
+        if not _is_prunable(name, prunable, every, origin, ctx):
             continue
         if not isinstance(values, list) or any(v not in (0, 1) or isinstance(v, bool) for v in values):
             ctx.error(origin, "a mask is a list of 0s and 1s")
@@ -96,7 +96,7 @@ def plan_from_groups(graph: Graph, groups: ChannelGroups, process: ProcessRecord
     round_to = process.args.get("round_to")
     for name, ratio in (process.args.get("ratios") or {}).items():
         origin = process.origin_of(f"ratios.{name}")
-        if not _is_prunable(name, groups, origin, ctx):
+        if not _is_prunable(name, prunable, every, origin, ctx):
             continue
         dense = prunable[name].dense_width
         base = chosen[name].keep if name in chosen else list(range(dense))

@@ -239,8 +239,9 @@ def check_ready(config: SearchConfig, scorer: Any, where: str) -> None:
     missing: list[tuple[str, str]] = []
     if config.evaluator == "train":
         missing += [(name, "the train evaluator") for name in missing_packages(scorer.data)]
-    if config.latency is not None and check_latency_ready() is not None:
-        missing.append((check_latency_ready(), "measuring latency_ms"))
+    unready = check_latency_ready() if config.latency is not None else None
+    if unready is not None:
+        missing.append((unready, "measuring latency_ms"))
     if missing:
         names = {"sklearn": "scikit-learn"}
         listed = ", ".join(f"'{names.get(n, n)}'" for n, _ in missing)

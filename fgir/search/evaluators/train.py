@@ -160,16 +160,11 @@ class TrainEvaluator:
         trainer = self._trained(graph, seed, train, val, None, epochs, state)
         buffer = io.BytesIO()
         torch.save(trainer.state(), buffer)
-        last = trainer.history[-1]
-        accuracy = last["val_accuracy"] if "val_accuracy" in last else trainer.evaluate(val)[1]
-        return {"accuracy": round(accuracy, 6), "loss": round(last["loss"], 6)}, buffer.getvalue()
+        return _metrics(trainer, val), buffer.getvalue()
 
     def __call__(self, graph: Graph, seed: int = 0) -> dict[str, float]:
         train, val, _ = self._sets(graph)
-        trainer = self._trained(graph, seed, train, val, self.on_epoch)
-        last = trainer.history[-1]
-        accuracy = last["val_accuracy"] if "val_accuracy" in last else trainer.evaluate(val)[1]
-        return {"accuracy": round(accuracy, 6), "loss": round(last["loss"], 6)}
+        return _metrics(self._trained(graph, seed, train, val, self.on_epoch), val)
 
     def test_metrics(self, graph: Graph, seed: int = 0) -> dict[str, float] | None:
         """The best candidate scored on the test split (trained again from its seed); None without one."""
@@ -178,6 +173,14 @@ class TrainEvaluator:
             return None
         loss, accuracy = self._trained(graph, seed, train, val, None).evaluate(test)
         return {"test_accuracy": round(accuracy, 6), "test_loss": round(loss, 6)}
+
+
+
+def _metrics(trainer: Any, val: Any) -> dict[str, float]:
+    """The held-out accuracy (the last epoch's, or measured now) and the last epoch's training loss."""
+    last = trainer.history[-1]
+    accuracy = last["val_accuracy"] if "val_accuracy" in last else trainer.evaluate(val)[1]
+    return {"accuracy": round(accuracy, 6), "loss": round(last["loss"], 6)}
 
 
 __all__ = ["TEST_METRICS", "TRAIN_METRICS", "TrainEvaluator", "missing_packages"]
