@@ -26,7 +26,7 @@ Example:
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 
@@ -215,11 +215,17 @@ class Diagnostics:
             raise FgirError(ordered, pass_name=pass_name)
 
 
+def closest(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The candidate ``name`` is most likely a misspelling of, or None when nothing is close."""
+    close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A "did you mean" hint for a misspelt name, or None when nothing is close.
 
     >>> did_you_mean("BasicBlok", ["BasicBlock", "BottleneckBlock"])
     "did you mean 'BasicBlock'?"
     """
-    close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    close = closest(name, candidates)
+    return f"did you mean '{close}'?" if close else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from fgir.blocks.user_code import is_users
 from fgir.diagnostics import ArgumentError, Diagnostics, Origin, did_you_mean
 
 BLOCKS: dict[str, type] = {}
@@ -69,7 +70,7 @@ def lookup_block(type_name: Any, origin: Origin, diags: Diagnostics) -> type | N
 
 def _plugin_hint(type_name: Any) -> str:
     """For a type that is no misspelling: a user block needs the Python file that registers it."""
-    users = sorted(name for name, cls in BLOCKS.items() if not cls.__module__.startswith("fgir."))
+    users = sorted(name for name, cls in BLOCKS.items() if is_users(cls))
     if not users:
         return (f"if '{type_name}' is a block of your own, load the Python file that registers it: "
                 "--plugin FILE.py (fgir.plugins.load_plugin in Python); 'fgir blocks' lists the known types")
@@ -91,7 +92,7 @@ def describe(cls: type) -> dict[str, Any]:
     from fgir.blocks.module import Layer
 
     kind = "process" if cls in PROCESSES.values() else "layer" if issubclass(cls, Layer) else "block"
-    users = not cls.__module__.startswith("fgir.")
+    users = is_users(cls)
     source = getattr(sys.modules.get(cls.__module__), "__file__", None) if users else None
     doc = inspect.getdoc(cls) if cls.__doc__ else None
     arguments = [{"name": p.name, "type": p.type.description, "required": p.required,

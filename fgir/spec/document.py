@@ -25,11 +25,10 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from fgir.diagnostics import Diagnostics, Loc, Origin, did_you_mean
+from fgir.diagnostics import Diagnostics, Loc, Origin, closest, did_you_mean
 from fgir.ir.types import TensorType
 from fgir.spec.yaml_loader import SList, SMap
 
@@ -65,9 +64,7 @@ class SpecDocument:
 
 def _close_key(wanted: str, mapping: SMap) -> str | None:
     """The key of ``mapping`` that looks like a misspelt ``wanted``, if one does."""
-    keys = [k for k in mapping if isinstance(k, str)]
-    close = difflib.get_close_matches(wanted, keys, n=1, cutoff=0.75)
-    return close[0] if close else None
+    return closest(wanted, [k for k in mapping if isinstance(k, str)], cutoff=0.75)
 
 
 def _fail(diags: Diagnostics, loc: Loc, path: str, message: str, hint: str | None = None) -> None:
