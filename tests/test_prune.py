@@ -183,8 +183,9 @@ def test_checkpoint_that_is_not_one(tmp_path):
     node, inner = random_masks(0)
     with pytest.raises(SpecIOError) as info:
         fgir.to_torch(fgir.compile(prune_spec(tmp_path, node, inner)))
-    assert info.value.message.startswith(f"init_model_file {tmp_path / 'dense.pt'} is not a "
-                                         "weights-only checkpoint")
+    assert info.value.message == (f"init_model_file {tmp_path / 'dense.pt'}: not a loadable weights-only "
+                                  "checkpoint: it is not a torch checkpoint (a file torch.save writes)")
+    assert info.value.spec_path == "process.init_model_file"
 
 
 def test_malicious_pickle_never_runs(tmp_path):

@@ -86,6 +86,16 @@ def test_weights_of_another_network(tmp_path):
         "fgir: 1 error"]
 
 
+def test_a_pickled_module_as_weights_gets_fgirs_words_not_torchs_advice(tmp_path):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "whole.pt")   # the module, not its state_dict
+    result = run_fgir("prune", R20, "--weights", "whole.pt", "--ratio", "0.5", "-o", "p.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "whole.pt: error: not a loadable weights-only checkpoint: it holds Python objects besides tensors (a "
+        "whole module saved with torch.save(model)?); fgir reads weights only, never running pickled code",
+        "whole.pt: note: save the weights alone: torch.save(model.state_dict(), path)"]
+
+
 def test_no_weights_and_no_init_model_file(tmp_path):
     result = run_fgir("prune", R20, "--ratio", "0.5", "-o", str(tmp_path / "p.yaml"))
     assert result.returncode == 2

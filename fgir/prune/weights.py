@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from fgir.diagnostics import ArgumentError, Diagnostic, FgirError, Loc, SpecIOError
+from fgir.diagnostics import ArgumentError, Diagnostic, FgirError, Loc
 from fgir.ir.graph import Graph
 from fgir.ir.ops import OPS
 from fgir.ir.pruning import KEEP_IN, KEEP_OUT, SELECTION, dense_attrs, kept_positions
@@ -61,15 +61,9 @@ def expected_shapes(graph: Graph, dense: bool) -> Shapes:
 
 
 def _load_file(path: Path) -> dict[str, Any]:
-    import torch
+    from fgir.backends.torch.checkpoint import load_weights_only
 
-    if not path.is_file():
-        raise SpecIOError(Diagnostic(Loc(str(path)), "", "no such file"))
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a bad or unsafe file: torch raises many kinds
-        raise SpecIOError(Diagnostic(Loc(str(path)), "", "not a weights-only checkpoint "
-                                     f"({type(exc).__name__}: {str(exc).splitlines()[0]})")) from None
+    data = load_weights_only(path)
     if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
         data = data["state_dict"]
     if not isinstance(data, dict):

@@ -81,15 +81,22 @@ def _unloadable(path: Path, exc: Exception) -> SpecIOError:
     return SpecIOError(Diagnostic(where, "", f"not a loadable weights-only checkpoint ({type(exc).__name__}{detail})"))
 
 
-def read_weights(path: str | Path) -> WeightsFile:
-    """The tensors of an fgir checkpoint or of a bare ``state_dict`` file, loaded weights-only."""
-    path = Path(path)
+def load_weights_only(path: Path) -> Any:
+    """What ``torch.load(path, weights_only=True)`` reads (never running pickled code); a file torch
+    cannot load is a SpecIOError in fgir's words, whoever reads it (--weights, fgir prune, Prune's
+    init_model_file)."""
     if not path.is_file():
         raise SpecIOError(Diagnostic(Loc(str(path)), "", "no such file" if not path.exists() else "is not a file"))
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad or unsafe file
         raise _unloadable(path, exc) from None
+
+
+def read_weights(path: str | Path) -> WeightsFile:
+    """The tensors of an fgir checkpoint or of a bare ``state_dict`` file, loaded weights-only."""
+    path = Path(path)
+    payload = load_weights_only(path)
     if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT:
         return WeightsFile(path, payload.get("state_dict"), payload.get("spec_file"), payload.get("spec_text"),
                            payload.get("input"))
@@ -203,5 +210,6 @@ def load_weights(module: nn.Module, source: str | Path | Mapping[str, Any], grap
     return from_float
 
 
-__all__ = ["CHECKPOINT_FORMAT", "WeightsFile", "about_other_network", "load_weights", "quantizer_ranges",
+__all__ = ["CHECKPOINT_FORMAT", "WeightsFile", "about_other_network", "load_weights", "load_weights_only",
+           "quantizer_ranges",
            "read_checkpoint", "read_weights", "save_checkpoint"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from fgir.backends.torch.checkpoint import load_weights_only
 from fgir.diagnostics import Diagnostic, FgirError, Origin, SpecIOError
 from fgir.ir.graph import Graph, Node
 from fgir.ir.ops import OPS, Identity, Weight
@@ -29,11 +30,11 @@ def read_dense_checkpoint(path: Path, origin: Origin) -> dict[str, torch.Tensor]
     if not path.is_file():
         raise SpecIOError(Diagnostic(origin.loc, origin.path, f"init_model_file {path}: no such file"))
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a bad or unsafe file: torch raises many kinds
-        raise SpecIOError(Diagnostic(origin.loc, origin.path, f"init_model_file {path} is not a "
-                                     f"weights-only checkpoint ({type(exc).__name__}: "
-                                     f"{str(exc).splitlines()[0]})")) from None
+        data = load_weights_only(path)
+    except SpecIOError as exc:   # said at the spec line that names the file
+        problem = exc.diagnostics[0]
+        raise SpecIOError(Diagnostic(origin.loc, origin.path, f"init_model_file {path}: {problem.message}",
+                                     hint=problem.hint)) from None
     if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
         data = data["state_dict"]
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
