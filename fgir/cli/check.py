@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from fgir.cli.common import EXIT_OK, EXIT_SPEC, EXIT_USAGE, UsageError, add_common, print_warnings
@@ -24,12 +25,13 @@ STDIN = "-"
 
 
 def _load(spec: str):
-    """The spec's graph, not yet compiled: a file, or stdin's text for ``-``."""
-    from fgir.api import load, loads
+    """What to compile: a file's path (compile loads it: no copy of a loaded graph), or for ``-`` the
+    graph of stdin's text, named <stdin>."""
+    from fgir.api import loads
 
     if spec == STDIN:
         return loads(sys.stdin.read(), "<stdin>")
-    return load(spec)
+    return Path(spec)
 
 
 def _shown(spec: str) -> str:
@@ -61,10 +63,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.dump_after and args.dump_after != "all":
         from fgir.viz import pass_names
 
-        unknown = [name for name in args.dump_after if name not in pass_names()]
+        known = pass_names()
+        unknown = [name for name in args.dump_after if name not in known]
         if unknown:
             raise UsageError(f"--dump-after {', '.join(unknown)}: not a pass of the default pipeline "
-                             f"({', '.join(pass_names())})")
+                             f"({', '.join(known)})")
     if args.spec.count(STDIN) > 1:
         raise UsageError("'-' (stdin) can be given once")
     rows, diagnostics, status = [], [], EXIT_OK
