@@ -206,10 +206,13 @@ def to_torch(graph: SpecSource, *, input: str | TensorType | tuple[int, int, int
     check.seed(seed, "fgir.to_torch")
     check.whole(max_params, "fgir.to_torch", "max_params", minimum=1, optional=False)
     graph = _compiled(graph, input, "fgir.to_torch")
+    dense = None   # the Prune process's init_model_file, read once for choosing channels and for loading
     if graph.meta.get("prune", {}).get("select") and graph.meta["prune"].get("init_model_file"):
+        from fgir.backends.torch.prune import read_init_model
         from fgir.prune import choose_channels
 
-        graph = choose_channels(graph)   # Prune ratios: the criterion picks the channels from the weights
+        dense = read_init_model(graph)
+        graph = choose_channels(graph, dense)   # Prune ratios: the criterion picks the channels from the weights
     check_size(graph, max_params)
     module = build_module(graph, seed=seed)
     if weights is not None:
@@ -219,7 +222,7 @@ def to_torch(graph: SpecSource, *, input: str | TensorType | tuple[int, int, int
     elif graph.meta.get("prune", {}).get("init_model_file"):
         from fgir.backends.torch.prune import load_pruned_weights
 
-        load_pruned_weights(module, graph)
+        load_pruned_weights(module, graph, dense)
     return module
 
 

@@ -7,7 +7,6 @@ checks the files a spec names (``fgir check`` reports them).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fgir.blocks import BLOCKS, PROCESSES, lookup_block
@@ -16,7 +15,7 @@ from fgir.blocks.module import ElaborationAborted, elaboration, instantiate
 from fgir.diagnostics import Diagnostic, Diagnostics, Loc, Origin
 from fgir.ir.graph import Graph, Node, ProcessRecord
 from fgir.spec.document import SpecDocument
-from fgir.weights_files import CHECKPOINT_HINT, weights_file_problem
+from fgir.weights_files import CHECKPOINT_HINT, spec_relative, weights_file_problem
 
 DEFAULT_INPUT_SIZE = 224
 
@@ -98,15 +97,14 @@ def input_file_problems(graph: Graph) -> list[Diagnostic]:
     """The files a spec's processes read (Prune's ``init_model_file``) that are missing or are no torch
     checkpoint, each at the spec value naming it; relative names are taken from the spec's folder.
     Reads a file's first bytes only (no torch): what ``fgir check`` reports."""
-    spec_file = graph.meta.get("spec", {}).get("file") or graph.meta.get("spec_file") or ""
-    folder = Path(spec_file).parent if spec_file and not spec_file.startswith("<") else Path(".")
+    spec_file = graph.meta.get("spec", {}).get("file")
     problems = []
     for record in graph.processes:
         for arg in getattr(PROCESSES.get(record.type), "file_args", ()):
             value = record.args.get(arg)
             if not isinstance(value, str) or not value:
                 continue
-            path = Path(value) if Path(value).is_absolute() else folder / value
+            path = spec_relative(spec_file, value)
             problem = weights_file_problem(path)
             if problem is not None:
                 shown = value if str(path) == value else f"{value} ({path})"

@@ -24,6 +24,15 @@ _LEGACY_TORCH = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
 _ZIP = b"PK\x03\x04"
 
 
+def spec_relative(spec_file: str | None, name: str) -> Path:
+    """A file a spec names, as the spec means it: a relative name is taken from the spec's folder
+    (spec text without a file, ``<string>``, reads from the working directory)."""
+    path = Path(name)
+    if path.is_absolute() or not spec_file or spec_file.startswith("<"):
+        return path
+    return Path(spec_file).parent / path
+
+
 def looks_like_onnx(head: bytes, path: Path) -> bool:
     """An ONNX ModelProto: a protobuf whose first field is ir_version (field 1, a varint: byte 0x08)."""
     return path.suffix.lower() == ".onnx" or (head[:1] == b"\x08" and b"\x12" in head[2:6])

@@ -20,9 +20,10 @@ from typing import Any, Iterable
 from typing import TYPE_CHECKING
 
 from fgir.atomic import write_atomic
-from fgir.diagnostics import Origin, did_you_mean
+from fgir.diagnostics import did_you_mean
 from fgir.ir.graph import Graph
 from fgir.ir.pruning import CRITERIA, ratio_problem
+from fgir.weights_files import spec_relative
 
 if TYPE_CHECKING:   # the rest is imported when pruning runs: `import fgir` stays light (no NumPy)
     from fgir.prune.subject import Subject
@@ -222,20 +223,17 @@ def _spec_weights(subject: "Subject") -> Path:
     if not init:
         raise PruneOptionError("weights", "give the trained weights to score the channels by (the spec's "
                                           "Prune process names no init_model_file)")
-    path = Path(init)
-    return path if path.is_absolute() else Path(subject.file).parent / path
+    return spec_relative(subject.file, init)
 
 
-def choose_channels(graph: Graph) -> Graph:
+def choose_channels(graph: Graph, dense: Any = None) -> Graph:
     """A compiled graph whose Prune process gives ``ratios``, recompiled with the channels its criterion
-    chooses from its ``init_model_file`` (what loading its weights needs; :func:`fgir.to_torch` calls it)."""
-    from fgir.backends.torch.prune import read_dense_checkpoint
+    chooses from its ``init_model_file`` (what loading its weights needs; :func:`fgir.to_torch` calls it;
+    ``dense``: that file's state_dict, when the caller has read it already)."""
+    from fgir.backends.torch.prune import read_init_model
 
     info, spec = graph.meta["prune"], graph.meta["spec"]
-    path = Path(info["init_model_file"])
-    if not path.is_absolute():
-        path = Path(spec.get("file", ".")).parent / path
-    state = read_dense_checkpoint(path, Origin.from_json(info["init_model_origin"]))
+    state = dense if dense is not None else read_init_model(graph)
     result = prune(spec["text"], state, input="x".join(map(str, graph.meta["input"])), file=spec["file"])
     return result.compile(spec["file"], info["init_model_file"])
 

@@ -21,6 +21,7 @@ from fgir.diagnostics import Diagnostic, FgirError, Origin, SpecIOError
 from fgir.ir.graph import Graph, Node
 from fgir.ir.ops import OPS, Identity, Weight
 from fgir.ir.pruning import KEEP_IN, KEEP_OUT, SELECTION, dense_attrs, kept_positions
+from fgir.weights_files import spec_relative
 
 TORCH_ONLY = ("num_batches_tracked",)   # buffers torch keeps beside a schema's tensors
 
@@ -110,14 +111,25 @@ def slice_weights(graph: Graph, dense: dict[str, torch.Tensor], origin: Origin,
     return out
 
 
-def load_pruned_weights(module: torch.nn.Module, graph: Graph) -> None:
-    """Load the Prune process's ``init_model_file`` (relative to the spec) into ``module``, sliced."""
+def init_model(graph: Graph) -> tuple[Path, Origin]:
+    """The Prune process's ``init_model_file`` (relative to the spec) and the spec value naming it."""
     info: dict[str, Any] = graph.meta["prune"]
-    origin = Origin.from_json(info["init_model_origin"])
-    path = Path(info["init_model_file"])
-    if not path.is_absolute():
-        path = Path(graph.meta.get("spec", {}).get("file", ".")).parent / path
-    sliced = slice_weights(graph, read_dense_checkpoint(path, origin), origin, path)
+    return (spec_relative(graph.meta.get("spec", {}).get("file"), info["init_model_file"]),
+            Origin.from_json(info["init_model_origin"]))
+
+
+def read_init_model(graph: Graph) -> dict[str, torch.Tensor]:
+    """The dense state_dict the Prune process's ``init_model_file`` holds."""
+    return read_dense_checkpoint(*init_model(graph))
+
+
+def load_pruned_weights(module: torch.nn.Module, graph: Graph,
+                        dense: dict[str, torch.Tensor] | None = None) -> None:
+    """Load the Prune process's ``init_model_file`` into ``module``, sliced (``dense``: its state_dict,
+    when the caller has read it already)."""
+    path, origin = init_model(graph)
+    sliced = slice_weights(graph, dense if dense is not None else read_dense_checkpoint(path, origin),
+                           origin, path)
     missing, unexpected = module.load_state_dict(sliced, strict=False)
     # quantizers' ranges may start fresh; torch's BN update counter is state inference never reads
     ranges = {f"{n.name}.{w.name}" for n in graph for w in OPS[n.op].weights(n.attrs) if w.aux}
