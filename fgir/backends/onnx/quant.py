@@ -123,11 +123,17 @@ def quantized_weight(em: "Emitter", node: Node, weight: np.ndarray, factor: np.n
     return em.raw("DequantizeLinear", inputs, f"{node.name}/weight", f"{node.name}/weight", axis=0), folded
 
 
+def bias_grid(bias: np.ndarray, input_scale: float, weight_scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bias rounded to the grid ``s_x · s_w`` QLinearConv adds on: (codes, still float; the step)."""
+    step = (np.float32(input_scale) * weight_scale).astype(np.float32)
+    return np.round(bias.astype(np.float32) / step), step
+
+
 def quantized_bias(em: "Emitter", node: Node, bias: np.ndarray, input_scale: float,
                    weight_scale: np.ndarray) -> tuple[str, np.ndarray]:
     """The bias as INT32 codes on the grid ``s_x · s_w`` (what QLinearConv adds), dequantized; and its value."""
-    step = (np.float32(input_scale) * weight_scale).astype(np.float32)
-    codes = np.round(bias.astype(np.float32) / step).astype(np.int32)
+    rounded, step = bias_grid(bias, input_scale, weight_scale)
+    codes = rounded.astype(np.int32)
     inputs = [em.param(f"{node.name}.bias", codes, np.int32), em.param(f"{node.name}.bias_scale", step)]
     value = (codes * step).astype(np.float32)
     return em.raw("DequantizeLinear", inputs, f"{node.name}/bias", f"{node.name}/bias", axis=0), value

@@ -22,7 +22,8 @@ from typing import Any, Callable
 import numpy as np
 
 from fgir.backends.onnx.emitter import Emitter, where
-from fgir.backends.onnx.quant import bias_apart, emit_point, input_scale, quantized_bias, quantized_weight
+from fgir.backends.onnx.quant import (bias_apart, bias_grid, emit_point, input_scale, quantized_bias,
+                                     quantized_weight)
 from fgir.backends.onnx.weights import batch_norm_affine, batch_norm_fold_float32, fold_batch_norm
 from fgir.ir.graph import Node
 from fgir.ir.patterns import is_point
@@ -62,8 +63,8 @@ def _quantized_conv(em: Emitter, node: Node, x: str, weight: np.ndarray, bias: n
     w, weight_scale = quantized_weight(em, node, weight, factor)
     scale = input_scale(em, node)
     if scale is not None and bias_apart(em, node):    # 4-bit storage: the same rounded bias, after the Conv
-        bias = (np.round(bias / (np.float32(scale) * weight_scale)) * (np.float32(scale) * weight_scale))
-        return _conv_then_bias(em, node, [x, w], bias.astype(np.float32), bn, note, attrs)
+        codes, step = bias_grid(bias, scale, weight_scale)
+        return _conv_then_bias(em, node, [x, w], (codes * step).astype(np.float32), bn, note, attrs)
     if scale is not None:
         b, _ = quantized_bias(em, node, bias, scale, weight_scale)
     else:
