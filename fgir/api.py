@@ -12,6 +12,7 @@ from fgir.frontend import build_ir
 from fgir.ir.graph import Graph
 from fgir.ir.types import TensorType
 from fgir.limits import DEFAULT_MAX_PARAMS
+from fgir.quant.scheme import CALIBRATION_METHODS, ONNX_FORMS
 from fgir.spec.document import parse_document
 from fgir.spec.yaml_loader import load_yaml_file, load_yaml_text
 
@@ -265,8 +266,8 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
         path = check.path(path, where, "path")
     check.seed(seed, where)
     check.flag(keep_bn, where, "keep_bn")
-    check.choice(calibration, ("minmax", "percentile", "mse"), where, "calibration")
-    check.choice(form, ("integer", "storage"), where, "form")
+    check.choice(calibration, CALIBRATION_METHODS, where, "calibration")
+    check.choice(form, ONNX_FORMS, where, "form")
     opset = check_opset(DEFAULT_OPSET if opset is None else opset)
     graph = _compiled(graph, input, where)
     if weights is None:

@@ -9,6 +9,7 @@ from typing import Callable
 
 from fgir.cli.common import EXIT_OK, UsageError, add_common, positive_int, print_warnings, refuse_overwriting_spec
 from fgir.limits import DEFAULT_MAX_PARAMS
+from fgir.quant.scheme import CALIBRATION_METHODS, ONNX_FORMS
 
 ONNX_ONLY = {"opset": "--opset", "keep_bn": "--keep-bn", "calibrate": "--calibrate",
              "calibrate_data": "--calibrate-data", "quant_form": "--quant-form", "calibration": "--calibration"}
@@ -105,9 +106,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibrate-data", metavar="PATH", default=None,
                    help="ONNX: what --calibrate calibrates on: an image folder, an .npz with x and y, or "
                         "'digits' (the default), prepared as fgir train prepares them")
-    p.add_argument("--calibration", choices=("minmax", "percentile", "mse"), default=None,
+    p.add_argument("--calibration", choices=CALIBRATION_METHODS, default=None,
                    help="ONNX: how --calibrate sets each range (default percentile: 99.99th, robust to outliers)")
-    p.add_argument("--quant-form", choices=("integer", "storage"), default=None,
+    p.add_argument("--quant-form", choices=ONNX_FORMS, default=None,
                    help="ONNX: quantized layers as integer kernels (default; fast) or with 4-bit weights "
                         "packed two a byte and run in float (smallest file)")
     p.add_argument("--max-params", type=int, default=DEFAULT_MAX_PARAMS, metavar="N",

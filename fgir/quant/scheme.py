@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 FLOAT_BITS = 32
 DEFAULT_STEM_BITS = 8   # the integer form quantizes the stem too, unless the process says 32
 BIT_LISTS = {"nbit_w_list": "w_bits", "nbit_a_list": "a_bits"}   # process argument → node annotation
+# what the backends offer, named here (no torch, no onnx) for the API's and the CLI's checks
+CALIBRATION_METHODS = ("minmax", "percentile", "mse")   # fgir.backends.torch.calibrate
+ONNX_FORMS = ("integer", "storage")                     # fgir.backends.onnx.quant: integer kernels or packed 4-bit
 
 
 class BitListMismatch(ValueError):

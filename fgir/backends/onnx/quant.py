@@ -39,13 +39,14 @@ from onnx import TensorProto
 
 from fgir.ir.graph import Node
 from fgir.ir.patterns import is_point, point_source
-from fgir.quant.scheme import FLOAT_BITS, activation_bits, activation_levels, weight_bits, weight_qmax
+from fgir.quant.scheme import (FLOAT_BITS, ONNX_FORMS, activation_bits, activation_levels, weight_bits,
+                               weight_qmax)
 
 if TYPE_CHECKING:
     from fgir.backends.onnx.emitter import Emitter
 
 INT4_OPSET = 21     # the first opset whose DequantizeLinear takes INT4
-FORMS = ("integer", "storage")
+FORMS = ONNX_FORMS
 
 
 def scale_and_zero(bits: int, ranges: Mapping[str, np.ndarray]) -> tuple[float, int]:

@@ -23,8 +23,9 @@ import torch
 from torch import nn
 
 from fgir.backends.torch.quant import FakeQuantize
+from fgir.quant.scheme import CALIBRATION_METHODS
 
-METHODS = ("minmax", "percentile", "mse")
+METHODS = CALIBRATION_METHODS
 SAMPLE = 1 << 20          # values kept per point (a random subset beyond that), to bound memory
 MSE_CANDIDATES = 64
 
