@@ -98,8 +98,7 @@ def _build(root: Any, text: str, file: str) -> Graph:
     diags.raise_if_errors()
     graph.meta["spec"] = {"file": file, "text": text,
                           "sha256": hashlib.sha256(text.encode()).hexdigest()}
-    graph.meta["warnings"] = [str(d) for d in diags.items if d.severity == "warning"]
-    graph.meta["warning_diagnostics"] = [d.to_json() for d in diags.items if d.severity == "warning"]
+    _keep_warnings(graph, diags)
     graph.meta["hyper_parameters"] = [str(k) for k in doc.hyper_parameters or {}]
     return graph
 
@@ -136,10 +135,16 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
     graph = spec.copy() if isinstance(spec, Graph) else load(spec)   # the caller's graph stays as it is
     ctx = PassContext({"input": input} if input is not None else {})
     PassManager(pipeline, dump_after=dump_after, dump_to=dump_to, verify=verify).run(graph, ctx)
-    warnings = [d for d in ctx.diagnostics.items if d.severity == "warning"]
+    _keep_warnings(graph, ctx.diagnostics)
+    return graph
+
+
+def _keep_warnings(graph: Graph, diagnostics: Diagnostics) -> None:
+    """Add the warnings to the graph: as text (``meta["warnings"]``, what the CLI prints) and as
+    JSON objects (``meta["warning_diagnostics"]``, what ``fgir check --format json`` gives)."""
+    warnings = [d for d in diagnostics.items if d.severity == "warning"]
     graph.meta.setdefault("warnings", []).extend(str(d) for d in warnings)
     graph.meta.setdefault("warning_diagnostics", []).extend(d.to_json() for d in warnings)
-    return graph
 
 
 def check_files(graph: Graph) -> None:
