@@ -106,26 +106,35 @@ def as_recorded(rows: list[Row]) -> list[Row]:
     return [json.loads(row_line(row)) for row in rows]
 
 
-def _rows_for(batch: list[Proposal], start: int, space: Space, config: SearchConfig, evaluator: Any,
-              executor: Any, recorder: Recorder) -> list[Row]:
-    rows: list[Row] = []
+def evaluate_rows(rows: list[Row], space: Space, job_for: Callable[[int, Row, str], tuple[str, Job]],
+                  executor: Any, recorder: Recorder, finished: Callable[[str, Row], Row] | None = None
+                  ) -> list[Row]:
+    """Evaluate a batch of new rows (a candidate whose spec cannot be frozen is recorded invalid):
+    ``job_for(i, row, spec_text)`` is the i-th row's (key, job); the rows as recorded are returned."""
     jobs: list[tuple[str, Job]] = []
     pending: list[Row] = []
-    for offset, proposal in enumerate(batch):
-        key = space.key(proposal.values)
-        row = new_row(start + offset, key, proposal.origin, proposal.values)
-        rows.append(row)
+    for i, row in enumerate(rows):
         text = frozen_or_invalid(space, row)
-        if text is None:
-            continue
-        jobs.append((key, Job(text, config.input, tuple(config.constraints.items()), evaluator,
-                              candidate_seed(config.seed, key), latency=config.latency)))
-        pending.append(row)
-    for row, result in zip(pending, evaluate_all(jobs, executor, recorder)):
+        if text is not None:
+            jobs.append(job_for(i, row, text))
+            pending.append(row)
+    for row, result in zip(pending, evaluate_all(jobs, executor, recorder, finished)):
         row.update(result)
     recorded = as_recorded(rows)
     recorder.append(recorded)
     return recorded
+
+
+def _rows_for(batch: list[Proposal], start: int, space: Space, config: SearchConfig, evaluator: Any,
+              executor: Any, recorder: Recorder) -> list[Row]:
+    rows = [new_row(start + offset, space.key(p.values), p.origin, p.values) for offset, p in enumerate(batch)]
+    constraints = tuple(config.constraints.items())
+
+    def job_for(_: int, row: Row, text: str) -> tuple[str, Job]:
+        return row["hash"], Job(text, config.input, constraints, evaluator, candidate_seed(config.seed, row["hash"]),
+                                latency=config.latency)
+
+    return evaluate_rows(rows, space, job_for, executor, recorder)
 
 
 def check_replay(store: ResultStore, row: Row, expected: str, index: int, epochs: int | None = None) -> None:

@@ -33,7 +33,7 @@ from fgir.search.budget.schedulers import Scheduler, Trial
 from fgir.search.config import SearchConfig
 from fgir.search.evaluators import Job
 from fgir.search.pareto import Objective, best as best_row, final_rows, pareto_front
-from fgir.search.runner import Recorder, as_recorded, check_replay, evaluate_all, frozen_or_invalid, new_row
+from fgir.search.runner import Recorder, check_replay, evaluate_rows, new_row
 from fgir.search.space import Space
 from fgir.search.store import ResultStore
 
@@ -116,7 +116,7 @@ def _key(row_or_hash: Any, epochs: int) -> str:
 
 def _run_round(trials: list[Trial], start: int, space: Space, config: SearchConfig, scorer: Any,
                executor: Any, recorder: Recorder, states: _States) -> list[Row]:
-    rows, jobs, pending = [], [], []
+    rows = []
     constraints = tuple(config.constraints.items())
     for offset, trial in enumerate(trials):
         if trial.parent is not None:
@@ -127,14 +127,13 @@ def _run_round(trials: list[Trial], start: int, space: Space, config: SearchConf
                           trial.proposal.values)
         row.update(rung=trial.rung, epochs=trial.epochs)
         rows.append(row)
-        text = frozen_or_invalid(space, row)
-        if text is None:
-            continue
+
+    def job_for(i: int, row: Row, text: str) -> tuple[str, Job]:
+        trial = trials[i]
         resume = states.get(_key(trial.parent, trial.parent["epochs"])) if trial.parent is not None else None
-        jobs.append((_key(row, trial.epochs), Job(text, config.input, constraints, scorer,
-                                                  candidate_seed(config.seed, row["hash"]), latency=config.latency,
-                                                  epochs=trial.epochs, resume=resume)))
-        pending.append(row)
+        return _key(row, trial.epochs), Job(text, config.input, constraints, scorer,
+                                            candidate_seed(config.seed, row["hash"]), latency=config.latency,
+                                            epochs=trial.epochs, resume=resume)
 
     def keep_state(key: str, result: Row) -> Row:
         state = result.pop("state", None)
@@ -142,11 +141,7 @@ def _run_round(trials: list[Trial], start: int, space: Space, config: SearchConf
             states.put(key, state)
         return result
 
-    for row, result in zip(pending, evaluate_all(jobs, executor, recorder, keep_state)):
-        row.update(result)
-    recorded = as_recorded(rows)
-    recorder.append(recorded)
-    return recorded
+    return evaluate_rows(rows, space, job_for, executor, recorder, keep_state)
 
 
 def search_by_rungs(algo: SearchAlgorithm, scheduler: Scheduler, space: Space, config: SearchConfig,
