@@ -24,7 +24,7 @@ from fgir.atomic import write_atomic
 from fgir.diagnostics import Diagnostic, Loc, SpecIOError
 from fgir.search.page.data import SearchData, read_search
 from fgir.search.page.draw import to_svg, write_png
-from fgir.search.page.html import HEIGHT, WIDTH, pairs, render_page
+from fgir.search.page.html import HEIGHT, WIDTH, counts, pairs, render_page
 from fgir.search.page.scene import COLORS, Box, Shape, legend, progress, scatter
 
 SUFFIXES = (".html", ".svg", ".png")
@@ -51,14 +51,8 @@ def figure(data: SearchData, x: str, y: str) -> tuple[list[Shape], int, int]:
     left, right = Box(0, top, WIDTH, HEIGHT - 24), Box(WIDTH + 20, top, WIDTH, HEIGHT - 24)
     title = Shape("text", [(8, 16)], COLORS["text"], text=f"fgir search {data.folder.name}: "
                   f"{len(data.candidates)} candidates; objectives {', '.join(data.objectives)}")
-    shapes = [title, *scatter(data, x, y, left), *legend(left, _counts(data, x, y)), *progress(data, right)]
+    shapes = [title, *scatter(data, x, y, left), *legend(left, counts(data, x, y)), *progress(data, right)]
     return shapes, 2 * WIDTH + 20, HEIGHT + top
-
-
-def _counts(data: SearchData, x: str, y: str) -> dict[str, int]:
-    from fgir.search.page.html import counts
-
-    return counts(data, x, y)
 
 
 def write_report(folder: str | Path, output: str | Path, x: str | None = None, y: str | None = None) -> Path:

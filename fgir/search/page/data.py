@@ -44,6 +44,7 @@ class SearchData:
     best_index: int | None                 # the row best.yaml holds
     best_spec: str | None
     directions: dict[str, bool] = field(default_factory=dict)   # metric → maximize
+    _fronts: dict[tuple[str, str], list[Row]] = field(default_factory=dict, repr=False)   # the chart and its legend
 
     @property
     def objectives(self) -> list[str]:
@@ -57,8 +58,11 @@ class SearchData:
 
     def front(self, x: str, y: str) -> list[Row]:
         """The feasible candidates no other one beats on both ``x`` and ``y`` (by their directions)."""
-        objectives = [parse_objective(f"{m}:{'max' if self.directions[m] else 'min'}") for m in (x, y)]
-        return pareto_front([r for r in self.candidates if self.kind(r, x, y) == "feasible"], objectives)
+        if (x, y) not in self._fronts:
+            objectives = [parse_objective(f"{m}:{'max' if self.directions[m] else 'min'}") for m in (x, y)]
+            self._fronts[(x, y)] = pareto_front([r for r in self.candidates if self.kind(r, x, y) == "feasible"],
+                                                objectives)
+        return self._fronts[(x, y)]
 
     def best_so_far(self) -> tuple[str, list[tuple[int, float]]]:
         """The first objective and, at each row that improved it, (row index, best value so far)."""
