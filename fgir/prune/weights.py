@@ -137,24 +137,25 @@ def _placements(graph: Graph):
             yield f"{node.name}.{weight.name}", shape, np.ix_(*index)
 
 
-def dense_layout(graph: Graph, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """A pruned network's tensors placed at their dense channels (zero elsewhere): the inverse of slicing."""
+def _placed(graph: Graph, arrays: dict[str, np.ndarray], dense: bool) -> dict[str, np.ndarray]:
+    """Each pruned tensor at its dense channels, zero elsewhere; ``dense``: ``arrays`` are dense-sized
+    already (the kept channels are taken from them), else they are the pruned network's."""
     out = dict(arrays)
     for key, shape, index in _placements(graph):
         full = np.zeros(shape, dtype=arrays[key].dtype)
-        full[index] = arrays[key]
+        full[index] = arrays[key][index] if dense else arrays[key]
         out[key] = full
     return out
+
+
+def dense_layout(graph: Graph, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A pruned network's tensors placed at their dense channels (zero elsewhere): the inverse of slicing."""
+    return _placed(graph, arrays, dense=False)
 
 
 def masked(graph: Graph, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Dense-layout tensors with what ``graph`` pruned zeroed: the weights the pruned network has."""
-    out = dict(arrays)
-    for key, shape, index in _placements(graph):
-        full = np.zeros(shape, dtype=arrays[key].dtype)
-        full[index] = arrays[key][index]
-        out[key] = full
-    return out
+    return _placed(graph, arrays, dense=True)
 
 
 def save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
