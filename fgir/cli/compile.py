@@ -9,7 +9,7 @@ from typing import Callable
 
 from fgir.cli.common import EXIT_OK, UsageError, add_common, positive_int, print_warnings, refuse_overwriting_spec
 from fgir.limits import DEFAULT_MAX_PARAMS
-from fgir.quant.scheme import CALIBRATION_METHODS, ONNX_FORMS
+from fgir.api import CALIBRATION_METHODS, ONNX_FORMS
 
 ONNX_ONLY = {"opset": "--opset", "keep_bn": "--keep-bn", "calibrate": "--calibrate",
              "calibrate_data": "--calibrate-data", "quant_form": "--quant-form", "calibration": "--calibration"}
