@@ -3,10 +3,13 @@
 Prints, in one run (medians of repeated timings, one process, one thread):
   * ResNet-50: spec text → checked, costed IR (target: under 20 ms)
   * ResNet-18-size spec: analyses per second (target: 1,000/s on one core); the same for
-    MobileNetV2, EfficientNet-B0 and DenseNet-121 (no target: the families' deeper graphs)
+    MobileNetV2, EfficientNet-B0, DenseNet-121, ViT-B/16 and ConvNeXt-Tiny (no target: the families'
+    deeper graphs)
   * the same specs built as torch modules (fgir.to_torch) and as hand-written torch
     (tests/reference_*.py, torchvision's layouts), with the ratios.
   * `fgir check` wall time as a fresh process (the command a user types).
+  * the largest spec within the documented bounds, 16 stages of 1,024 blocks, against 1 stage: compile
+    time must grow linearly.
 
 Run: python bench/bench_core.py [--repeat N]
 """
@@ -39,11 +42,13 @@ def main() -> None:
     import reference_efficientnet
     import reference_mobilenet
     import reference_resnet
+    import reference_vit
+    import reference_convnext
 
     torch.set_num_threads(1)
     specs = {name: (ROOT / "examples" / f"{name}.yaml").read_text()
              for name in ("resnet50", "resnet18", "resnet50_fine_grained", "mobilenet_v2", "efficientnet_b0",
-                          "densenet121")}
+                          "densenet121", "vit_b_16", "convnext_tiny")}
 
     def analyse(name: str) -> Callable[[], object]:
         return lambda: fgir.compile(fgir.loads(specs[name], f"{name}.yaml"))
@@ -54,7 +59,9 @@ def main() -> None:
                             ("resnet18", reference_resnet.resnet18),
                             ("mobilenet_v2", reference_mobilenet.mobilenet_v2),
                             ("efficientnet_b0", reference_efficientnet.efficientnet),
-                            ("densenet121", reference_densenet.densenet)):
+                            ("densenet121", reference_densenet.densenet),
+                            ("vit_b_16", lambda: reference_vit.vit("b_16")),
+                            ("convnext_tiny", reference_convnext.convnext_tiny)):
         t_fgir = median_seconds(analyse(name), args.repeat, warmup=2)
         graph = fgir.compile(fgir.loads(specs[name], f"{name}.yaml"))
         t_torch = median_seconds(lambda: fgir.to_torch(graph), max(5, args.repeat // 5), warmup=1)
@@ -74,6 +81,16 @@ def main() -> None:
           f"{'met' if r50 < 20 else 'MISSED'})")
     print(f"ResNet-18 analyses per second: {r18_rate:.0f}/s (target 1,000/s: "
           f"{'met' if r18_rate >= 1000 else 'MISSED'})")
+
+    from fgir.testing.deep import deep_spec
+
+    deep = {}
+    for stages in (1, 16):   # the largest spec inside the documented bounds: 16 stages of 1,024 blocks
+        text = deep_spec(stages, 1024)
+        deep[stages] = median_seconds(lambda: fgir.compile(fgir.loads(text, "deep.yaml"), input="3x8x8"), 3,
+                                      warmup=0)
+    print(f"\n{'stages x blocks':16} {'compile s':>10}\n{'1 x 1,024':16} {deep[1]:10.2f}\n{'16 x 1,024':16} "
+          f"{deep[16]:10.2f}\nper stage, 16 against 1: {deep[16] / 16 / deep[1]:.2f}x (linear: 1.00x)")
 
     cli = []
     for _ in range(5):

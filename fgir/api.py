@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from fgir import arguments as check
 from fgir.diagnostics import ArgumentError, Diagnostic, Diagnostics, FgirError, Loc, SpecIOError
@@ -14,7 +16,7 @@ from fgir.ir.types import TensorType
 from fgir.limits import DEFAULT_MAX_PARAMS
 from fgir.quant.scheme import CALIBRATION_METHODS, ONNX_FORMS
 from fgir.spec.document import parse_document
-from fgir.spec.yaml_loader import load_yaml_file, load_yaml_text
+from fgir.spec.yaml_loader import load_yaml_text, read_spec_text
 
 SpecSource = str | Path | Graph
 
@@ -54,8 +56,7 @@ def calibration_batches(graph: Graph, count: int, data: str | Path = "digits") -
     if not isinstance(graph, Graph) or not graph.is_lowered:
         raise ArgumentError.of(where, "graph", f"expected a compiled Graph (fgir.compile), got {type(graph).__name__}")
     check.whole(count, where, "count", minimum=1, optional=False)
-    if not isinstance(data, (str, Path)):
-        check.path(data, where, "data")
+    check.path(data, where, "data")   # "digits" too is a valid path; a NUL or an overlong name is not
     return batches(data, graph.meta["input"], count)
 
 
@@ -85,12 +86,35 @@ def load(source: str | Path) -> Graph:
                                                       "(fgir.compile takes a Graph)")
     if isinstance(source, str) and check.is_spec_text(source):
         return loads(source)
-    path = Path(source)
-    root = load_yaml_file(path)
-    return _build(root, path.read_text(encoding="utf-8"), str(path))
+    path = check.path(source, "fgir.load", "source")
+    text = read_spec_text(path)   # once, bounded: a FIFO or a device is refused before any read
+    return _build(load_yaml_text(text, str(path)), text, str(path))
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Build and compile with CPython's cycle collector paused.
+
+    The IR is a large web of objects that refer to each other (nodes, users, graphs), and each
+    full collection rescans all of them: compile time grew faster than the network (4x the layers
+    of a 16 x 1,024-block spec took 6.4x the time; 3.9x with collection paused).  Nothing the
+    passes make needs collecting before they finish; collection resumes after, as it was.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _build(root: Any, text: str, file: str) -> Graph:
+    with _without_cycle_collection():
+        return _build_ir(root, text, file)
+
+
+def _build_ir(root: Any, text: str, file: str) -> Graph:
     diags = Diagnostics()
     doc = parse_document(root, diags, file)
     diags.raise_if_errors()
@@ -134,7 +158,8 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
         check.flag(verify, "fgir.compile", "verify")
     graph = spec.copy() if isinstance(spec, Graph) else load(spec)   # the caller's graph stays as it is
     ctx = PassContext({"input": input} if input is not None else {})
-    PassManager(pipeline, dump_after=dump_after, dump_to=dump_to, verify=verify).run(graph, ctx)
+    with _without_cycle_collection():
+        PassManager(pipeline, dump_after=dump_after, dump_to=dump_to, verify=verify).run(graph, ctx)
     _keep_warnings(graph, ctx.diagnostics)
     return graph
 
@@ -197,10 +222,28 @@ def _compiled(graph: Any, input: Any, function: str) -> Graph:
     return compile(graph, input=size)
 
 
+# How a Prune process's ratios choose their channels from the dense weights: fgir.prune's criteria, a tool
+# built over this API, hand it in when imported (``import fgir`` imports it), so this module imports no tool.
+_CHANNEL_CHOOSER: list[Callable[[Graph, Any], Graph]] = []
+
+
+def set_channel_chooser(choose: Callable[[Graph, Any], Graph]) -> None:
+    """Install ``choose(graph, dense_state) -> graph``, what :func:`to_torch` calls for Prune ratios."""
+    _CHANNEL_CHOOSER[:] = [choose]
+
+
+def _choose_channels(graph: Graph, dense: Any) -> Graph:
+    if not _CHANNEL_CHOOSER:   # importing fgir (this module's package) imports fgir.prune, which installs it
+        raise RuntimeError("no channel chooser is installed: import fgir, not fgir.api alone")
+    return _CHANNEL_CHOOSER[0](graph, dense)
+
+
 def to_torch(graph: SpecSource, *, input: str | TensorType | tuple[int, int, int] | None = None,
-             seed: int | None = None, max_params: int = DEFAULT_MAX_PARAMS, weights: Any = None):
+             seed: int | None = None, max_params: int = DEFAULT_MAX_PARAMS, weights: Any = None,
+             outputs: str = "tuple"):
     """Lower a graph (compiling it first if needed, for ``input`` when given) to a trainable
-    ``torch.nn.Module``.
+    ``torch.nn.Module``.  A network of several outputs (``outputs: [logits, aux]``) returns a tuple
+    of them in that order, or with ``outputs="dict"`` a dict by name.
 
     Refuses a network of more than ``max_params`` parameters before allocating it.  ``weights``:
     an fgir checkpoint or a ``torch.save(model.state_dict())`` file (or a state_dict) to load
@@ -211,16 +254,16 @@ def to_torch(graph: SpecSource, *, input: str | TensorType | tuple[int, int, int
 
     check.seed(seed, "fgir.to_torch")
     check.whole(max_params, "fgir.to_torch", "max_params", minimum=1, optional=False)
+    check.choice(outputs, ("tuple", "dict"), "fgir.to_torch", "outputs")
     graph = _compiled(graph, input, "fgir.to_torch")
     dense = None   # the Prune process's init_model_file, read once for choosing channels and for loading
     if graph.meta.get("prune", {}).get("select") and graph.meta["prune"].get("init_model_file"):
         from fgir.backends.torch.prune import read_init_model
-        from fgir.prune import choose_channels
 
         dense = read_init_model(graph)
-        graph = choose_channels(graph, dense)   # Prune ratios: the criterion picks the channels from the weights
+        graph = _choose_channels(graph, dense)   # Prune ratios: the criterion picks the channels from the weights
     check_size(graph, max_params)
-    module = build_module(graph, seed=seed)
+    module = build_module(graph, seed=seed, outputs=outputs)
     if weights is not None:
         from fgir.backends.torch.checkpoint import load_weights
 
@@ -235,8 +278,8 @@ def to_torch(graph: SpecSource, *, input: str | TensorType | tuple[int, int, int
 def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any = None,
             seed: int | None = None, opset: int | None = None, keep_bn: bool = False,
             calibrate: Iterable[Any] | None = None, calibration: str = "percentile",
-            form: str = "integer", input: str | TensorType | tuple[int, int, int] | None = None
-            ) -> "onnx.ModelProto":
+            form: str = "integer", input: str | TensorType | tuple[int, int, int] | None = None,
+            bake_preprocess: bool = False, preprocess: Any = None) -> "onnx.ModelProto":
     """Lower a graph (compiling it first if needed) to an ONNX model for inference; write it to ``path``.
 
     ``weights``: ``None`` for fresh weights (those ``to_torch(graph, seed=seed)``
@@ -252,7 +295,11 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
     or ``mse``; :mod:`fgir.backends.torch.calibrate`), on a copy: a module passed as
     ``weights`` is not changed.  Without it the weights' own ranges (learned by QAT)
     are used; calibrating a network without quantized activations is an error.  ``input``: the
-    input size to compile a spec for.  The file is written atomically; the ``onnx.ModelProto`` is
+    input size to compile a spec for.  The input preprocessing the weights were trained with (a
+    checkpoint's or a module's record; ``preprocess``, a :class:`fgir.data.Preprocess`, overrides it)
+    is written to ``metadata_props`` (``fgir.preprocess``, JSON); ``bake_preprocess`` also puts its
+    normalisation into the graph, as its first op (Sub, Div on the input), so the file takes images
+    in [0, 1].  The file is written atomically; the ``onnx.ModelProto`` is
     returned either way.  A wrong argument is an ArgumentError (an FgirError).
 
     >>> model = to_onnx("examples/resnet20_cifar.yaml", "model.onnx", seed=0)
@@ -271,6 +318,7 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
         path = check.path(path, where, "path")
     check.seed(seed, where)
     check.flag(keep_bn, where, "keep_bn")
+    check.flag(bake_preprocess, where, "bake_preprocess")
     check.choice(calibration, CALIBRATION_METHODS, where, "calibration")
     check.choice(form, ONNX_FORMS, where, "form")
     opset = check_opset(DEFAULT_OPSET if opset is None else opset)
@@ -279,6 +327,7 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
         weights = to_torch(graph, seed=seed)   # fresh: what `fgir compile -o model.pt` would hold
     elif seed is not None:
         raise ArgumentError.of(where, "seed", "seed only applies to fresh weights; it cannot change given weights")
+    record = _preprocess_record(weights, preprocess, bake_preprocess, where)
     arrays, source = resolve_weights(weights, graph)
     if calibrate is not None:
         if not quantizes_activations(graph):
@@ -287,32 +336,26 @@ def to_onnx(graph: SpecSource, path: str | Path | None = None, *, weights: Any =
                                                                             "Quant process")
         batches = check.checked_batches(calibrate, tuple(graph.meta["input"]), where)
         arrays = calibrated(graph, arrays, batches, source, method=calibration)
-    model = build_model(graph, arrays, opset=opset, keep_bn=keep_bn, form=form, source=source)
+    model = build_model(graph, arrays, opset=opset, keep_bn=keep_bn, form=form, source=source,
+                        preprocess=record, bake_preprocess=bake_preprocess)
     if path is not None:
         save_atomic(model, path)
     return model
 
 
-def train(spec: SpecSource, output: str | Path | None = None, **options: Any) -> Any:
-    """Train a spec (or best.yaml, or a compiled graph) on the user's data; write ``output``, an fgir checkpoint.
+def _preprocess_record(weights: Any, given: Any, bake: bool, where: str) -> dict | None:
+    """The preprocessing an ONNX file records: ``given``, else the weights' (a checkpoint's, a module's)."""
+    from fgir.backends.torch.checkpoint import recorded_preprocess
+    from fgir.data.preprocess import record_of
 
-    ``options``: ``data=`` (an image folder, an ``.npz`` with x and y, or ``"digits"``), ``val=``,
-    ``epochs=``, ``lr=``, ``resume=`` ... (:func:`fgir.training.run.train`); returns a ``TrainResult``.
-
-    >>> result = train("examples/resnet20_cifar.yaml", "r20.pt", data="digits", input="3x8x8", epochs=1,
-    ...                progress=None)
-    >>> result.output.name, len(result.history)
-    ('r20.pt', 1)
-    """
-    from fgir.training.run import train as run
-
-    spec = check.spec_source(spec, "fgir.train")
-    if output is not None:
-        output = check.path(output, "fgir.train", "output")
-    progress = options.get("progress", "auto")
-    if not (isinstance(progress, str) and progress == "auto"):
-        check.stream(progress, "fgir.train", "progress")
-    return run(spec, output, **options)
+    try:
+        record = record_of(given if given is not None else recorded_preprocess(weights))
+    except ValueError as exc:
+        raise ArgumentError.of(where, "preprocess", str(exc)) from None
+    if bake and record is None:
+        raise ArgumentError.of(where, "bake_preprocess", "the weights record no preprocessing to bake in",
+                               hint="a checkpoint fgir train wrote records it; or pass preprocess=")
+    return record
 
 
 def save_model(module: Any, path: str | Path) -> None:
@@ -325,15 +368,25 @@ def save_model(module: Any, path: str | Path) -> None:
 def load_model(path: str | Path):
     """Rebuild the module saved by ``fgir compile -o model.pt``, weights loaded (weights_only).
 
+    ``.fgir_input`` is the input it was compiled for (``[C, H, W]``).  A model ``fgir train`` wrote
+    carries the preprocessing its training used as ``.preprocess`` (also ``.fgir_preprocess``): a
+    callable taking images ``N x C x H x W`` (or one ``C x H x W``), ``uint8`` or float in [0, 1],
+    tensor or array, and giving what the network takes (:mod:`fgir.data.preprocess`); a checkpoint
+    that records none (written by ``fgir compile`` from fresh weights) gives a module without it.
+
     >>> save_model(to_torch("examples/resnet20_cifar.yaml", seed=0), "model.pt")
     >>> sum(p.numel() for p in load_model("model.pt").parameters())
     272474
     """
     from fgir.backends.torch import build_module, read_checkpoint
+    from fgir.backends.torch.checkpoint import WeightsFile, fit_weights
 
-    payload = read_checkpoint(check.path(path, "fgir.load_model", "path"))
+    path = check.path(path, "fgir.load_model", "path")
+    payload = read_checkpoint(path)
     graph = compile(loads(payload["spec_text"], payload["spec_file"]),
                     input="x".join(str(d) for d in payload["input"]) or None)
     module = build_module(graph)
-    module.load_state_dict(payload["state_dict"])
+    # a tensor of another shape is an FgirError naming it and both shapes, not torch's RuntimeError
+    fit_weights(module, WeightsFile(path, payload["state_dict"], payload["spec_file"], payload["spec_text"],
+                                    payload["input"], payload["preprocess"]), graph)
     return module

@@ -25,6 +25,9 @@ from types import ModuleType
 from fgir.diagnostics import Diagnostic, FgirError, Loc, Note, Origin, SpecIOError
 
 _LOADED: dict[Path, None] = {}   # the plugin files loaded, in order (a dict: ordered, no repeats)
+# what else plugins register keeps a way to forget it here (fgir.op_plugins: the ops), so that this
+# module, which the blocks import, need not import what registers them
+FORGET_HOOKS: list = []
 PLUGIN_PREFIX = "fgir_plugin_"   # the module name a plugin file is loaded as: fgir_plugin_<stem>
 _FGIR_ROOT = Path(__file__).resolve().parent
 
@@ -106,6 +109,8 @@ def forget_plugins() -> None:
 
     for name in [n for n, cls in BLOCKS.items() if cls.__module__.startswith(PLUGIN_PREFIX)]:
         del BLOCKS[name]
+    for forget in FORGET_HOOKS:
+        forget()
     for module in [m for m in sys.modules if m.startswith(PLUGIN_PREFIX)]:
         del sys.modules[module]
     _LOADED.clear()
@@ -158,6 +163,8 @@ def _hint(exc: BaseException) -> str | None:
 
         if name in fgir.blocks.__all__:
             return f"import it: from fgir.blocks import {name}"
+    if isinstance(exc, FgirError) and exc.diagnostics:   # fgir refused what the code asked, and said why
+        return exc.diagnostics[0].hint
     return getattr(exc, "fgir_hint", None)
 
 

@@ -12,17 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from fgir.ir.graph import Graph
-from fgir.ir.ops import OPS
+from fgir.ir.ops import OPS, Trait
 
 
 def summarize(graph: Graph) -> dict[str, Any]:
-    """A JSON-ready summary: ``input``, ``params``, ``macs`` and ``layers`` (one row each)."""
+    """A JSON-ready summary: ``input``, ``outputs`` (each one's ``name``, ``node`` and ``output`` dims),
+    ``params``, ``macs`` and ``layers`` (one row each)."""
     if "cost" not in graph.properties:
         raise ValueError("summarize needs a compiled graph (fgir.compile)")
     leaf_of = graph.leaf_block_of()
     rows: dict[str, dict[str, Any]] = {}
     for node in graph:
-        if OPS[node.op].kind in ("input", "quant"):    # a quantization point belongs with the tensor it holds
+        if OPS[node.op].has(Trait.INPUT) or OPS[node.op].has(Trait.QUANT_POINT):    # a quantization point belongs with the tensor it holds
             continue
         info = leaf_of.get(node.name)
         key = info.scope if info else node.name
@@ -42,6 +43,8 @@ def summarize(graph: Graph) -> dict[str, Any]:
     return {
         "spec": graph.meta.get("spec", {}).get("file"),
         "input": graph.meta["input"],
+        "outputs": [{"name": name, "node": node.name, "output": list(node.type.dims), "type": node.type.describe()}
+                    for name, node in zip(graph.output_names, graph.outputs)],
         "params": graph.meta["params"],
         "macs": graph.meta["macs"],
         "weight_bytes": graph.meta["weight_bytes"],
@@ -105,7 +108,9 @@ def format_table(summary: dict[str, Any]) -> str:
 
     rule = "-" * len(line(header))
     input_text = "x".join(map(str, summary["input"]))
-    lines = [f"{summary['spec'] or '<spec>'}: input {input_text}", line(header), rule,
+    outputs = summary.get("outputs", [])
+    shown = [f"output '{o['name']}': {o['type']}" for o in outputs] if len(outputs) > 1 else []
+    lines = [f"{summary['spec'] or '<spec>'}: input {input_text}", *shown, line(header), rule,
              *map(line, body), rule, line(total),
              f"{summary['params']:,} parameters ({_human(summary['params'])}), "
              f"{summary['macs']:,} MACs ({_human(summary['macs'])}) per image"]

@@ -29,7 +29,7 @@ from fgir.blocks.family import FAMILIES, family_of_network
 from fgir.diagnostics import did_you_mean
 from fgir.ir.channel_groups import ChannelGroups, channel_groups
 from fgir.ir.graph import Graph, Node, ProcessRecord
-from fgir.ir.ops import OPS, ChannelRule
+from fgir.ir.ops import OPS, Trait
 from fgir.ir.pruning import DENSE_IN, DENSE_OUT, KEEP_IN, KEEP_OUT, Mask, PrunePlan, kept_count
 from .base import Pass, PassContext
 from .infer_shapes import input_type
@@ -43,7 +43,7 @@ class ApplyPrune(Pass):
     def run(self, graph: Graph, ctx: PassContext) -> None:
         process = graph.process("Prune")
         if process is None:
-            return
+            return False
         groups = channel_groups(graph)
         if process.args.get("masks") is not None or process.args.get("ratios") is not None:
             plan = plan_from_groups(graph, groups, process, ctx)
@@ -108,7 +108,7 @@ def plan_from_groups(graph: Graph, groups: ChannelGroups, process: ProcessRecord
     for name, mask in chosen.items():
         for tensor in prunable[name].tensors:
             rule = OPS[graph[tensor].op].channel_rule(graph[tensor].attrs)
-            if rule is ChannelRule.PRODUCE or (rule is ChannelRule.TIE and groups.group_of(tensor) == name):
+            if rule.produces or (rule.ties and groups.group_of(tensor) == name):
                 plan.out_masks[tensor] = mask
     return plan
 
@@ -129,72 +129,76 @@ def _plan_from_rows(graph: Graph, groups: ChannelGroups, process: ProcessRecord,
 def apply_plan(graph: Graph, plan: PrunePlan, ctx: PassContext) -> None:
     """Set pruned widths and record kept channels, op by op along the channel rules; restate block
     width expectations written at dense widths at the pruned ones."""
-    keep: dict[str, list[int] | None] = {}    # node → dense channels its output keeps (None: all)
-    dense: dict[str, int] = {graph.input.name: input_type(graph, ctx).channels}   # node → its dense width
+    flow = _Flow(graph, plan, ctx)
     for node in graph:
-        keep[node.name], dense[node.name] = _flow(graph, node, plan, keep, dense, ctx)
+        schema = OPS[node.op]
+        flow.keep[node.name], flow.dense[node.name] = schema.channel_rule(node.attrs).prune(
+            node, flow, schema.has(Trait.HAS_WEIGHTS))
     for block in graph.blocks:
-        kept = keep.get(block.output)
-        if block.expect is not None and kept is not None and block.expect.channels == dense[block.output]:
+        kept = flow.keep.get(block.output)
+        if block.expect is not None and kept is not None and block.expect.channels == flow.dense[block.output]:
             block.expect = block.expect.restated(len(kept), "after pruning")
 
 
-def _flow(graph: Graph, node: Node, plan: PrunePlan, keep: dict, dense: dict,
-          ctx: PassContext) -> tuple[list[int] | None, int]:
-    schema = OPS[node.op]
-    rule = schema.channel_rule(node.attrs)
-    srcs = node.inputs
-    if rule is ChannelRule.SOURCE:
-        return None, dense[node.name]
-    if rule is ChannelRule.CONCAT:
-        if all(keep[s.name] is None for s in srcs):
-            return None, sum(dense[s.name] for s in srcs)
-        kept, offset = [], 0
-        for s in srcs:
-            kept += [offset + c for c in (keep[s.name] if keep[s.name] is not None else range(dense[s.name]))]
-            offset += dense[s.name]
-        return kept, offset
-    if rule is ChannelRule.TIE:
-        return _tie(graph, node, plan, keep, dense)
-    in_keep, in_dense = keep[srcs[0].name], dense[srcs[0].name]
-    if rule in (ChannelRule.PASS, ChannelRule.DEPTHWISE):
-        if in_keep is not None and schema.weights(node.attrs):
-            _record(node, in_keep, in_dense, in_keep, in_dense, schema)
-        return in_keep, in_dense
-    if rule is ChannelRule.GROUPED:
-        if in_keep is not None or node.name in plan.out_masks:
-            ctx.error(node.origin, f"'{node.name}' is a grouped convolution; pruning its channels is not "
-                                   "supported", subject=node.name)
-        return None, _out_width(node)
-    mask = plan.out_masks.get(node.name)   # PRODUCE
-    width = _out_width(node)
-    if mask is not None and width not in (mask.dense, len(mask.keep)):
-        ctx.error(mask.origin, f"{mask.what} keeps {len(mask.keep)} of {mask.dense} channels, but "
-                               f"'{node.name}' has {width}: the spec's widths must be the dense "
-                               f"ones or the pruned ones", hint=f"'{node.name}' is at {node.origin.loc}")
-    out_keep = mask.keep if mask is not None else None
-    out_dense = mask.dense if mask is not None else width
-    if out_keep is not None or in_keep is not None:
-        _record(node, in_keep, in_dense, out_keep, out_dense, schema)
-    return out_keep, out_dense
+class _Flow:
+    """The :class:`~fgir.ir.ops.channel_rules.PruneFlow` the op rules carry kept channels through."""
 
+    def __init__(self, graph: Graph, plan: PrunePlan, ctx: PassContext) -> None:
+        self.graph, self.plan, self.ctx = graph, plan, ctx
+        self.keep: dict[str, list[int] | None] = {}    # node → dense channels its output keeps (None: all)
+        self.dense: dict[str, int] = {graph.input.name: input_type(graph, ctx).channels}   # node → dense width
 
-def _tie(graph: Graph, node: Node, plan: PrunePlan, keep: dict, dense: dict) -> tuple[list[int] | None, int]:
-    mask = plan.out_masks.get(node.name)
-    if mask is None:
-        first = node.inputs[0].name
-        return keep[first], dense[first]
-    for src in node.inputs:
-        src_keep = keep[src.name] if keep[src.name] is not None else list(range(dense[src.name]))
-        # other channels, or other dense widths (the dense network projected here: the spec is
-        # written at pruned widths that make the two sides look alike)
-        if src_keep != mask.keep or dense[src.name] != mask.dense:
-            if plan.reconcile is None:
-                raise RuntimeError(f"'{node.name}' ties inputs that keep different channels")
-            mended = plan.reconcile(graph, node, src, src_keep, dense[src.name], mask)
-            node.replace_input(src, mended)
-            keep[mended.name], dense[mended.name] = mask.keep, mask.dense
-    return mask.keep, mask.dense
+    def kept(self, node: Node) -> tuple[list[int] | None, int]:
+        return self.keep[node.name], self.dense[node.name]
+
+    def out_width(self, node: Node) -> int:
+        if node.name in self.dense:
+            return self.dense[node.name]
+        if _has_out_width(node):
+            return _out_width(node)
+        # an op that writes no width of its own (a reshape, a parameter): its input's, or its type's
+        return self.dense[node.inputs[0].name] if node.inputs else (node.type.channels if node.type else 0)
+
+    def masked(self, node: Node) -> bool:
+        return node.name in self.plan.out_masks
+
+    def refuse(self, node: Node, message: str) -> None:
+        self.ctx.error(node.origin, message, subject=node.name)
+
+    def record(self, node: Node, ins: tuple[list[int] | None, int], out: tuple[list[int] | None, int] | None) -> None:
+        out_keep, out_dense = out if out is not None else ins
+        _record(node, ins[0], ins[1], out_keep, out_dense, OPS[node.op])
+
+    def produce(self, node: Node) -> tuple[list[int] | None, int]:
+        in_keep, in_dense = self.kept(node.inputs[0])
+        mask = self.plan.out_masks.get(node.name)
+        width = _out_width(node)
+        if mask is not None and width not in (mask.dense, len(mask.keep)):
+            self.ctx.error(mask.origin, f"{mask.what} keeps {len(mask.keep)} of {mask.dense} channels, but "
+                                        f"'{node.name}' has {width}: the spec's widths must be the dense "
+                                        f"ones or the pruned ones", hint=f"'{node.name}' is at {node.origin.loc}")
+        out_keep = mask.keep if mask is not None else None
+        out_dense = mask.dense if mask is not None else width
+        if out_keep is not None or in_keep is not None:
+            _record(node, in_keep, in_dense, out_keep, out_dense, OPS[node.op])
+        return out_keep, out_dense
+
+    def tie(self, node: Node) -> tuple[list[int] | None, int]:
+        keep, dense, plan = self.keep, self.dense, self.plan
+        mask = plan.out_masks.get(node.name)
+        if mask is None:
+            return self.kept(node.inputs[0])
+        for src in node.inputs:
+            src_keep = keep[src.name] if keep[src.name] is not None else list(range(dense[src.name]))
+            # other channels, or other dense widths (the dense network projected here: the spec is
+            # written at pruned widths that make the two sides look alike)
+            if src_keep != mask.keep or dense[src.name] != mask.dense:
+                if plan.reconcile is None:
+                    raise RuntimeError(f"'{node.name}' ties inputs that keep different channels")
+                mended = plan.reconcile(self.graph, node, src, src_keep, dense[src.name], mask)
+                node.replace_input(src, mended)
+                keep[mended.name], dense[mended.name] = mask.keep, mask.dense
+        return mask.keep, mask.dense
 
 
 def _record(node: Node, in_keep: list[int] | None, in_dense: int, out_keep: list[int] | None,
@@ -207,6 +211,10 @@ def _record(node: Node, in_keep: list[int] | None, in_dense: int, out_keep: list
     if in_keep is not None:
         node.meta.update({KEEP_IN: in_keep, DENSE_IN: in_dense})
     node.attrs = schema.with_widths(node.attrs, in_width, out_width)
+
+
+def _has_out_width(node: Node) -> bool:
+    return "out_channels" in node.attrs or "out_features" in node.attrs
 
 
 def _out_width(node: Node) -> int:

@@ -27,15 +27,15 @@ class ApplyQuant(Pass):
     requires = frozenset({"channels_checked"})
     provides = frozenset({"quant_annotated"})
 
-    def run(self, graph: Graph, ctx: PassContext) -> None:
+    def run(self, graph: Graph, ctx: PassContext) -> bool:
         process = graph.process("Quant")
         if process is None:
-            return
+            return False
         problems = mismatches(graph, process)
         for problem in problems:
             ctx.error(process.origin_of(problem.arg), problem.message, hint=problem.hint)
         if problems:
-            return
+            return False
         assigned = assign_bits(graph, process)
         for bits in assigned:
             bits.layer.meta["w_bits"] = bits.w_bits
@@ -46,3 +46,4 @@ class ApplyQuant(Pass):
         points = insert_points(graph)
         graph.meta["quant"] = {"layers": [bits.layer.name for bits in assigned], "stem": list(stem),
                                "points": [point.name for point in points]}
+        return True

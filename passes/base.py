@@ -61,7 +61,8 @@ class Pass:
     provides: ClassVar[frozenset[str]] = frozenset()
     invalidates: ClassVar[frozenset[str]] = frozenset()
 
-    def run(self, graph: Graph, ctx: PassContext) -> None:
+    def run(self, graph: Graph, ctx: PassContext) -> bool | None:
+        """Transform or annotate ``graph``; return whether it changed it (None: not said, taken as yes)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -77,8 +78,8 @@ class FunctionPass(Pass):
         self.provides = frozenset(provides)  # type: ignore[misc]
         self.invalidates = frozenset(invalidates)  # type: ignore[misc]
 
-    def run(self, graph: Graph, ctx: PassContext) -> None:
-        self.fn(graph, ctx)
+    def run(self, graph: Graph, ctx: PassContext) -> bool | None:
+        return self.fn(graph, ctx)
 
 
 def graph_pass(name: str, *, requires: Iterable[str] = (), provides: Iterable[str] = (),
@@ -118,6 +119,7 @@ class PassManager:
         self.verify = os.environ.get(VERIFY_ENV, "") not in ("", "0") if verify is None else verify
         self.dump_after = dump_after if dump_after == "all" else set(dump_after or ())
         self.dump_to = dump_to
+        self.changed: dict[str, bool] = {}   # pass name → whether its last run changed the graph
         known = {p.name for p in self.passes}
         if self.dump_after != "all":
             unknown = sorted(set(self.dump_after) - known)
@@ -135,7 +137,7 @@ class PassManager:
                                      f"{', '.join(missing)}, which no earlier pass provided"),
                                      pass_name=p.name)
             try:
-                p.run(graph, ctx)
+                changed = p.run(graph, ctx)
             except FgirError as exc:
                 ctx.diagnostics.extend(exc.diagnostics)
             except Exception as exc:  # a bug in the pass: name it, never blame the spec
@@ -143,13 +145,15 @@ class PassManager:
             ctx.diagnostics.raise_if_errors(pass_name=p.name)
             graph.properties |= p.provides
             graph.properties -= p.invalidates
-            self._check(p, graph)
+            self.changed[p.name] = changed is not False
+            self._check(p, graph, verify=self.changed[p.name])
             if self.dump_after == "all" or p.name in self.dump_after:
                 self._dump(p.name, graph)
         return graph
 
-    def _check(self, p: Pass, graph: Graph) -> None:
-        """What ``p`` provides holds, and (when verifying) the IR's invariants too."""
+    def _check(self, p: Pass, graph: Graph, verify: bool = True) -> None:
+        """What ``p`` provides holds, and (when verifying, after a pass that changed the graph) the IR's
+        invariants too."""
         for prop in sorted(p.provides):
             check = POSTCONDITIONS.get(prop)
             problems = check(graph) if check else []
@@ -157,7 +161,7 @@ class PassManager:
                 raise InternalError(p.name, PostconditionError(
                     f"does not provide '{prop}': {problems[0]}" + (f" (and {len(problems) - 1} more)"
                                                                    if len(problems) > 1 else "")))
-        if self.verify:
+        if self.verify and verify:
             try:
                 graph.verify()
             except IRError as exc:

@@ -40,7 +40,7 @@ class CountCost(Pass):
             if dense is not None:  # the cost the unpruned network had here
                 out = node.type
                 if DENSE_OUT in node.meta and not out.is_flat:
-                    out = TensorType(node.meta[DENSE_OUT], out.height, out.width)
+                    out = out.with_channels(node.meta[DENSE_OUT])
                 dense_params += op.params(dense)
                 dense_macs += op.macs(dense, ins, out)
         graph.meta.update(totals)
@@ -53,5 +53,5 @@ def _weight_bytes(node: Node, op: OpSchema, params: int) -> float:
     bits = weight_bits(node)
     if bits == FLOAT_BITS:
         return 4 * params
-    bias = sum(w.numel for w in op.weights(node.attrs) if w.name == "bias")
-    return (params - bias) * bits / 8 + 4 * bias
+    coded = sum(w.numel for w in op.weights(node.attrs) if w.name in op.quantized_weights)
+    return coded * bits / 8 + 4 * (params - coded)

@@ -42,11 +42,11 @@ class InferShapes(Pass):
             if width and node.attrs.get(width) is None:
                 node.attrs[width] = ins[0].channels
                 node.meta["inferred"] = width
-            if op.spatial and ins[0].is_flat:
+            if op.spatial and not ins[0].is_image:
                 node.type = ins[0]  # check_channels reports it; keep going to find more
                 continue
             out = op.infer(node.attrs, ins)
-            if not out.is_flat and (out.height < 1 or out.width < 1):
+            if out.is_image and (out.height < 1 or out.width < 1):
                 node.meta["collapsed"] = [out.height, out.width]
                 out = TensorType(out.channels, max(out.height, 0), max(out.width, 0))
             node.type = out

@@ -7,12 +7,17 @@ Guarantees ``lowered``: only primitive ops remain, each named by its full scope
 ``graph.meta["family"]`` names the family the network follows (that of its
 blocks, when they agree on one) and ``graph.meta["init_schemes"]`` holds each
 present family's initialisation, so backends read conventions off the IR.
+A block of several inputs has its sub-graph's input nodes bound in order; one of several
+outputs gives its ``item`` nodes (output i of the block) the inlined node of output i, and the
+``item`` nodes disappear.  A network of several outputs keeps their names (``outputs: [head, aux]``);
+a single output is named by its node, as before.
 """
 
 from __future__ import annotations
 
 from fgir.blocks.family import FAMILIES
 from fgir.ir.graph import BlockInfo, Graph, Node, WidthExpectation
+from fgir.ir.node import ITEM
 from .base import Pass, PassContext
 
 CONTAINERS = {"Repeat", "Sequential"}
@@ -45,16 +50,27 @@ def inline_blocks(graph: Graph, *, keep_unexpanded: bool = False) -> tuple[Graph
     """
     flat = Graph()
     blocks: list[BlockInfo] = []
-    flat.set_output(_inline(graph, "", flat.add_input(), flat, blocks, keep_unexpanded))
+    added: list[str] = []    # the flat graph's node names as they are appended (it only ever appends)
+    outputs = _inline(graph, "", [flat.add_input()], flat, blocks, keep_unexpanded, added)
+    if len(outputs) > 1:
+        flat.set_outputs(outputs, graph.output_names)
+    else:
+        flat.set_output(outputs[0])
     return flat, blocks
 
 
-def _inline(graph: Graph, scope: str, source: Node, flat: Graph, blocks: list[BlockInfo],
-            keep_unexpanded: bool) -> Node:
+def _inline(graph: Graph, scope: str, sources: list[Node], flat: Graph, blocks: list[BlockInfo],
+            keep_unexpanded: bool, added: list[str]) -> list[Node]:
     env: dict[str, Node] = {}
+    several: dict[str, list[Node]] = {}   # a block node of several outputs: the inlined node of each
+    bound = 0
     for node in graph:
         if node.op == "input":
-            env[node.name] = source
+            env[node.name] = sources[bound]
+            bound += 1
+            continue
+        if node.op == ITEM:
+            env[node.name] = several[node.inputs[0].name][node.attrs["index"]]
             continue
         inputs = [env[src.name] for src in node.inputs]
         here = scope if node.inline_scope else _join(scope, node.name)
@@ -66,16 +82,20 @@ def _inline(graph: Graph, scope: str, source: Node, flat: Graph, blocks: list[Bl
                              expect=WidthExpectation.from_json(expect) if expect else None,
                              family=node.meta.get("family"))
             blocks.append(info)
-            start = len(flat)
-            info.output = _inline(node.subgraph, here, inputs[0], flat, blocks, keep_unexpanded).name
-            info.nodes = list(flat.nodes)[start:]
+            start = len(added)
+            outputs = _inline(node.subgraph, here, inputs, flat, blocks, keep_unexpanded, added)
+            info.output = outputs[0].name
+            info.nodes = added[start:]   # a slice of what this block appended: linear in the network's size
             info.is_leaf = node.block_type not in CONTAINERS and not any(
                 n.is_block and n.block_type not in CONTAINERS for _, n in node.subgraph.walk())
-            env[node.name] = flat[info.output]
+            env[node.name] = outputs[0]
+            if len(outputs) > 1:
+                several[node.name] = outputs
         else:
             lowered = Node(flat.unique_name(here or node.name), node.op, dict(node.attrs), inputs,
                            node.origin, node.arg_origins, inline_scope=False)
             lowered.meta = dict(node.meta)
             lowered.type = node.type
             env[node.name] = flat.add_node(lowered)
-    return env[graph.output.name]
+            added.append(lowered.name)
+    return [env[out.name] for out in graph.outputs]

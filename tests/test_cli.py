@@ -48,7 +48,7 @@ def test_check_imports_no_torch():
 
 @pytest.mark.parametrize("args,message", [
     (["check", "missing.yaml"], "missing.yaml: error: no such file\n"),
-    (["check", "examples"], "examples: error: is a directory, not a spec file\n"),
+    (["check", "examples"], "examples: error: is a directory, not a regular file: a spec is read only from a regular file\n"),
     (["compile", "examples/resnet20_cifar.yaml", "-o", "model.xyz"],
      "fgir: error: -o model.xyz: unknown output kind '.xyz'; use one of "),
     (["compile", "examples/resnet20_cifar.yaml", "-o", "examples/resnet20_cifar.yaml"],

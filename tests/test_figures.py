@@ -1,4 +1,4 @@
-"""SEMANTICS.md's figures, exactly, through the API and through `fgir summary --format json`."""
+"""docs/semantics.md's figures, exactly, through the API and through `fgir summary --format json`."""
 
 import json
 

@@ -260,7 +260,7 @@ def masked_dense_by_groups(dense: torch.nn.Module, dense_graph: Graph, masks: di
 
 
 def masked_dense_by_rows(dense: torch.nn.Module, masks: dict, blocks) -> torch.nn.Module:
-    """SEMANTICS.md's row layout: the stem row on the stem output, block b's row on its conv1
+    """docs/semantics.md's row layout: the stem row on the stem output, block b's row on its conv1
     output, its stage's row on its output (test_prune.py's construction)."""
     def multiply(mask):
         factor = torch.tensor(mask, dtype=torch.float32).view(1, -1, 1, 1)

@@ -25,15 +25,20 @@ def refusal(call) -> str:
     return str(info.value)
 
 
-def test_an_input_of_two_dimensions_is_an_fgir_error():
-    assert refusal(lambda: fgir.compile(R20, input="64x64")) == \
-        "fgir.compile: error: input: expected positive CxHxW such as 3x32x32, got '64x64'"
+def test_an_input_of_two_dimensions_is_a_sequence_and_a_conv_net_refuses_it_at_its_line():
+    with pytest.raises(fgir.FgirError) as info:
+        fgir.compile(R20, input="64x64")
+    assert str(info.value) == (f"{R20}:6:5: error: resnet: conv2d 'conv1' needs a CxHxW input but gets a token "
+                               "sequence 64x64 (LxD)")
+    assert refusal(lambda: fgir.compile(R20, input="3x0x32")) == \
+        "fgir.compile: error: input: expected positive CxHxW such as 3x32x32, got '3x0x32'"
 
 
 def test_an_input_tuple_is_accepted():
     assert fgir.compile(R20, input=(3, 64, 64)).meta["input"] == [3, 64, 64]
-    assert refusal(lambda: fgir.compile(R20, input=(3, 64))) == \
-        "fgir.compile: error: input: expected CxHxW such as 3x32x32 (or a tuple (3, 32, 32)), got (3, 64)"
+    assert refusal(lambda: fgir.compile(R20, input=(3, 0))) == \
+        ("fgir.compile: error: input: expected CxHxW such as 3x32x32, LxD such as 197x768 (or a tuple (3, 32, 32)), "
+         "got (3, 0)")
 
 
 def test_an_opset_fgir_cannot_emit_is_an_fgir_error_and_still_a_value_error():

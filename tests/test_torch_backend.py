@@ -7,7 +7,7 @@ import torch
 
 import fgir
 import reference_resnet
-from conftest import EXAMPLES, NEEDS_CHECKPOINT, NETWORK_EXAMPLES, train_steps
+from conftest import EXAMPLES, FIXED_INPUT, NEEDS_CHECKPOINT, NETWORK_EXAMPLES, train_steps
 from fgir.diagnostics import FgirError, SpecIOError
 
 def small_input(name: str) -> str | None:
@@ -15,7 +15,7 @@ def small_input(name: str) -> str | None:
     return "3x64x64" if fgir.compile(EXAMPLES / name).meta["input"][1] > 64 else None
 
 
-@pytest.mark.parametrize("name", [n for n in NETWORK_EXAMPLES if n not in NEEDS_CHECKPOINT])
+@pytest.mark.parametrize("name", [n for n in NETWORK_EXAMPLES if n not in NEEDS_CHECKPOINT | FIXED_INPUT])
 def test_forward_gives_batch_by_classes(name):
     graph = fgir.compile(EXAMPLES / name, input=small_input(name))
     model = fgir.to_torch(graph, seed=0).eval()

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from fgir.ir.ops import OPS
+from fgir.ir.ops import OPS, Trait
 
 if TYPE_CHECKING:
     from fgir.ir.graph import Graph, Node
@@ -45,11 +45,11 @@ class Init:
 
 def quantizable_convs(graph: "Graph") -> list["Node"]:
     """The graph's quantizable convolutions (by their schema), in graph order."""
-    return [n for n in graph if n.op in OPS and OPS[n.op].quantizable and OPS[n.op].kind == "conv"]
+    return [n for n in graph if n.op in OPS and OPS[n.op].quantizable and OPS[n.op].has(Trait.CONVOLUTION)]
 
 
 def all_but_the_first_conv(graph: "Graph") -> list["Node"]:
-    """The format's own rule (SEMANTICS.md, Quant): every convolution but the first, in graph order."""
+    """The format's own rule (docs/semantics.md, Quant): every convolution but the first, in graph order."""
     return quantizable_convs(graph)[1:]
 
 
@@ -57,7 +57,7 @@ def all_but_the_first_conv(graph: "Graph") -> list["Node"]:
 class Family:
     """One family's conventions; see the module docstring.
 
-    ``init`` maps ``"<op kind>.<weight>"`` (``"conv.weight"``, ``"norm.bias"``) to its
+    ``init`` maps ``"<op role>.<weight>"`` (``"conv.weight"``, ``"norm.bias"``) to its
     :class:`Init`; ``quant_layers`` lists, in order, the layers a ``Quant`` process's bit
     lists map onto; ``prune_rows`` reads a row-layout ``Prune`` process, where the family has one.
     """

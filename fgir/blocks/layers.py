@@ -16,7 +16,7 @@ from typing import Annotated
 from fgir.blocks.argtypes import REQUIRED, Min, Range, Width
 from fgir.blocks.module import Layer
 from fgir.blocks.registry import register_block
-from fgir.ir.ops import OPS
+from fgir.ir.ops import OPS, Trait
 
 Pair = int | tuple[int, int]            # an int, or [height, width]
 PositivePair = Annotated[Pair, Min(1)]
@@ -77,7 +77,7 @@ def _activation_layer(op: str, layer: str) -> type[Layer]:
 
 ACTIVATIONS: dict[str, type[Layer]] = {
     schema.layer: _activation_layer(schema.name, schema.layer)
-    for schema in OPS.values() if schema.kind == "activation" and schema.layer}
+    for schema in OPS.values() if schema.has(Trait.ACTIVATION) and schema.layer}
 ReLU = ACTIVATIONS["ReLU"]
 
 
@@ -101,6 +101,13 @@ class MaxPool2d(_Pool):
 @register_block
 class AvgPool2d(_Pool):
     op = "avg_pool2d"
+
+    def constructor(self, kernel_size: PositivePair = REQUIRED, stride: Optional[PositivePair] = None,
+                    padding: Pair = 0, count_include_pad: bool = True) -> None:
+        pass
+
+    def ir_attrs(self) -> dict[str, Any]:
+        return {**super().ir_attrs(), "count_include_pad": self._args["count_include_pad"]}
 
 
 @register_block

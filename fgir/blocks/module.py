@@ -7,6 +7,9 @@ run in the order they were assigned; a block with a residual path overrides
 ``forward`` the way an ``nn.Module`` would, except that ``x`` is a symbolic
 :class:`Value` and the result is IR, not tensors.  Nothing here imports torch.
 
+A ``forward`` may take several values (``forward(self, x, skip)``: a spec module gives them with
+``inputs: [a, b]``) and return several (a tuple of Values: ``a, b = self.split(x)`` unpacks them).
+
 Example (a user block; ``register_block`` makes it usable as ``type: TwoConvs``)::
 
     @register_block
@@ -20,76 +23,22 @@ Example (a user block; ``register_block`` makes it usable as ``type: TwoConvs``)
 from __future__ import annotations
 
 import contextvars
+import inspect
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
 
 from fgir.blocks.argtypes import BlockSpec, Param, signature_of, validate_args
+from fgir.blocks.values import _FRAME, ElaborationAborted, Value, _Frame, _frame, add, concat, mul
 from fgir.blocks.located import collect_origins, origin_of, plain
 from fgir.blocks.user_code import (defined_at, is_users, not_a_value, refuse_foreign_child, source_of,
                                    user_code_error, user_frame)
 from fgir.diagnostics import Diagnostics, Note, Origin
 from fgir.ir.graph import BLOCK_PREFIX, Graph, Node, WidthExpectation
+from fgir.ir.node import ITEM
+from fgir.ir.ops import OPS
 
 if TYPE_CHECKING:
     from fgir.blocks.family import Family
-
-
-class ElaborationAborted(Exception):
-    """A block's arguments were wrong; the diagnostics are already reported."""
-
-
-class _Frame:
-    __slots__ = ("diags", "origin", "graph")
-
-    def __init__(self, diags: Diagnostics, origin: Origin, graph: Graph | None = None) -> None:
-        self.diags = diags
-        self.origin = origin
-        self.graph = graph
-
-
-_FRAME: contextvars.ContextVar[_Frame | None] = contextvars.ContextVar("fgir_frame", default=None)
-
-
-def _frame() -> _Frame:
-    frame = _FRAME.get()
-    if frame is None:
-        raise RuntimeError("blocks are built by fgir (fgir.load / fgir.compile), not called directly")
-    return frame
-
-
-class Value:
-    """A symbolic tensor inside ``forward``: the node that produces it."""
-
-    __slots__ = ("node",)
-
-    def __init__(self, node: Node) -> None:
-        self.node = node
-
-    def __add__(self, other: "Value") -> "Value":
-        return add(self, other)
-
-    def __mul__(self, scale: "Value") -> "Value":
-        return mul(self, scale)
-
-
-def _join(op: str, values: list[Value], name: str) -> Value:
-    graph = _frame().graph
-    return Value(graph.add(graph.unique_name(name), op, [v.node for v in values], {}, _frame().origin))
-
-
-def add(a: Value, b: Value, name: str = "add") -> Value:
-    """A residual add of two values of the same shape."""
-    return _join("add", [a, b], name)
-
-
-def mul(x: Value, scale: Value, name: str = "mul") -> Value:
-    """``x`` scaled channel by channel by ``scale`` (Cx1x1, squeeze-excitation's; or x's own shape)."""
-    return _join("mul", [x, scale], name)
-
-
-def concat(*values: Value, name: str = "cat") -> Value:
-    """The values side by side along channels (DenseNet's torch.cat(..., 1))."""
-    return _join("concat", list(values), name)
 
 
 class Module:
@@ -146,10 +95,12 @@ class Module:
             self._children[key] = value
         object.__setattr__(self, key, value)
 
-    def fail(self, message: str, source: Any = None, arg: str | None = None) -> None:
-        """Report a problem with this block's arguments (at ``source``'s spec origin) and stop."""
+    def fail(self, message: str, source: Any = None, arg: str | None = None, hint: str | None = None) -> None:
+        """Report a problem with this block's arguments (at ``source``'s spec origin, or at an
+        :class:`Origin` given as ``source``) and stop."""
         fallback = self._origin.child(arg) if arg else self._origin
-        _frame().diags.error(origin_of(source, fallback), message)
+        where = source if isinstance(source, Origin) else origin_of(source, fallback)
+        _frame().diags.error(where, message, hint=hint)
         raise ElaborationAborted()
 
     def expect_channels(self, channels: int, source: Any, arg: str, reason: str,
@@ -164,18 +115,42 @@ class Module:
         origin = origin_of(source, self._origin.child(arg))
         object.__setattr__(self, "_expect", WidthExpectation(int(channels), reason, subject, origin))
 
-    def __call__(self, *inputs: Value) -> Value:
+    def __call__(self, *inputs: Value) -> "Value | tuple[Value, ...]":
+        """The module applied to ``inputs``: its Value, or a tuple of Values when it has several outputs
+        (node i > 0 is an ``item`` node selecting output i of the block node; ``lower_blocks`` removes it)."""
         graph = _frame().graph
         if graph is None:
             raise RuntimeError("call children inside forward(), not in constructor()")
         if self._name is None:
             raise RuntimeError(f"{self.type_name()} must be assigned to an attribute of its block "
                                "in constructor() before it is called")
+        low, high = type(self).input_counts()
+        if not (low <= len(inputs) and (high is None or len(inputs) <= high)):
+            raise TypeError(f"{self.type_name()} '{self._name}' takes {count_text(low, high)}, "
+                            f"got {len(inputs)}")
         object.__setattr__(self, "_calls", self._calls + 1)
         node = self._to_node(graph.unique_name(self._name), [v.node for v in inputs])
         if self._expect is not None:
             node.meta["expect"] = self._expect.to_json()
-        return Value(graph.add_node(node))
+        graph.add_node(node)
+        outputs = len(node.subgraph.outputs) if node.subgraph is not None else 1
+        if outputs == 1:
+            return Value(node)
+        return (Value(node), *(Value(graph.add(graph.unique_name(f"{node.name}.{i}"), ITEM, [node], {"index": i},
+                                               node.origin)) for i in range(1, outputs)))
+
+    @classmethod
+    def input_counts(cls) -> tuple[int, int | None]:
+        """How many inputs it takes: (at least, at most; None: any number)."""
+        counts = cls.__dict__.get("_input_counts")
+        if counts is None:
+            counts = cls._count_inputs()
+            cls._input_counts = counts
+        return counts
+
+    @classmethod
+    def _count_inputs(cls) -> tuple[int, int | None]:
+        return 1, 1
 
     def _to_node(self, name: str, inputs: list[Node]) -> Node:
         raise NotImplementedError
@@ -187,11 +162,27 @@ class Module:
         return origins
 
 
+def count_text(low: int, high: int | None) -> str:
+    """``1 input``, ``2 inputs``, ``2 or more inputs``, ``1 to 3 inputs``."""
+    if high == low:
+        return f"{low} input{'s' if low != 1 else ''}"
+    if high is None:
+        return f"{low} or more inputs"
+    return f"{low} to {high} inputs"
+
+
 class Layer(Module):
     """A primitive layer: one IR op.  Subclasses set ``op`` and map their args in ``ir_attrs``."""
 
     op: ClassVar[str]
     has_params: ClassVar[bool] = False
+    min_inputs: ClassVar[int] = 1   # for an op of any arity (concat): the fewest it takes
+
+    @classmethod
+    def _count_inputs(cls) -> tuple[int, int | None]:
+        schema = OPS.get(cls.op)
+        arity = schema.arity if schema is not None else 1
+        return (cls.min_inputs, None) if arity is None else (arity, arity)
 
     def ir_attrs(self) -> dict[str, Any]:
         return dict(self._args)
@@ -247,20 +238,36 @@ class Block(Module):
             x = child(x)
         return x
 
-    def build_graph(self) -> Graph:
-        """Run ``forward`` symbolically: the block's sub-graph."""
+    @classmethod
+    def _count_inputs(cls) -> tuple[int, int | None]:
+        """From ``forward``'s positional parameters (``forward(self, x, skip)`` takes 2)."""
+        params = list(inspect.signature(cls.forward).parameters.values())[1:]
+        if any(p.kind is p.VAR_POSITIONAL for p in params):
+            return sum(1 for p in params if p.kind in _POSITIONAL and p.default is p.empty), None
+        positional = [p for p in params if p.kind in _POSITIONAL]
+        return sum(1 for p in positional if p.default is p.empty), len(positional)
+
+    def build_graph(self, inputs: int = 1) -> Graph:
+        """Run ``forward`` symbolically on ``inputs`` values (input nodes ``input``, ``input_1``, ...): the
+        block's sub-graph; a forward returning a tuple of Values gives a sub-graph of several outputs."""
         frame = _frame()
         graph = Graph()
         token = _FRAME.set(_Frame(frame.diags, self._origin, graph))
         try:
-            source = graph.add_input()
-            out = self._run_users_code("forward", lambda: self.forward(Value(source)))
-            if not isinstance(out, Value):
-                self._run_users_code("forward", lambda: not_a_value(self, out))
-            graph.set_output(out.node)
+            sources = [graph.add_input("input" if i == 0 else f"input_{i}") for i in range(inputs)]
+            out = self._run_users_code("forward", lambda: self.forward(*map(Value, sources)))
+            outs = list(out) if isinstance(out, (tuple, list)) and out else [out]
+            if not all(isinstance(o, Value) for o in outs):
+                bad = next(o for o in outs if not isinstance(o, Value))
+                self._run_users_code("forward", lambda: not_a_value(self, bad))
+            if len(outs) == 1:
+                graph.set_output(outs[0].node)
+            else:   # named by position: a forward may return one value twice
+                graph.set_outputs([o.node for o in outs], [str(i) for i in range(len(outs))])
         finally:
             _FRAME.reset(token)
-        if graph.output is source:
+        source = sources[0]
+        if len(graph.outputs) == 1 and graph.output is source:
             frame.diags.warning(self._origin, f"{self.type_name()} builds nothing: it passes its input on "
                                               "unchanged", hint="its constructor assigns no layers or blocks "
                                                                 "(self.conv = Conv2d(...)), or its forward "
@@ -269,7 +276,7 @@ class Block(Module):
 
     def _to_node(self, name: str, inputs: list[Node]) -> Node:
         node = Node(name, BLOCK_PREFIX + self.type_name(), plain(self._args), inputs, self._origin,
-                    self._arg_origins(self._args), self.build_graph(),
+                    self._arg_origins(self._args), self.build_graph(len(inputs)),
                     inline_scope=getattr(self, "inline_scope", False))
         size = getattr(self, "input_size", None)
         if size:
@@ -287,6 +294,8 @@ class Sequential(Block):
         for i, module in enumerate(modules):
             setattr(self, str(i), module)
 
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 RepNaming = Callable[[list[dict[str, Any]]], list[str]]
 REP_NAMINGS: dict[str, RepNaming] = {}
@@ -343,10 +352,19 @@ def instantiate(cls: type[Module], name: str, args: dict[str, Any], origin: Orig
 
     Returns the new node, or None when its arguments were wrong (already reported).
     """
+    outputs = instantiate_outputs(cls, name, args, origin, graph, inputs, key_origins)
+    return outputs[0] if outputs else None
+
+
+def instantiate_outputs(cls: type[Module], name: str, args: dict[str, Any], origin: Origin,
+                        graph: Graph, inputs: list[Node],
+                        key_origins: dict[str, Origin] | None = None) -> list[Node] | None:
+    """:func:`instantiate`, giving the node of each of its outputs (the block node, then its items)."""
     try:
         module = cls(_origin=origin, _key_origins=key_origins,
                      _value_origins=getattr(args, "value_origins", None), **args)
         object.__setattr__(module, "_name", name)
-        return module(*[Value(i) for i in inputs]).node
+        out = module(*[Value(i) for i in inputs])
+        return [v.node for v in out] if isinstance(out, tuple) else [out.node]
     except ElaborationAborted:   # its arguments were wrong, or a user block's code failed: reported
         return None

@@ -42,12 +42,26 @@ def register_block(cls: T | None = None, *, name: str | None = None, replace: bo
         if type_name in BLOCKS and BLOCKS[type_name] is not klass and not replace:
             raise ArgumentError.of("fgir.register_block", "", f"block type '{type_name}' is already registered "
                                                               "(pass replace=True to override it)")
+        _refuse_unknown_op(klass, type_name)
         if name:
             klass.name = name
         BLOCKS[type_name] = klass
         return klass
 
     return register(cls) if cls is not None else register
+
+
+def _refuse_unknown_op(klass: type, type_name: str) -> None:
+    """A layer is one op: one that names no op would fail only when a spec uses it; say so now."""
+    from fgir.blocks.module import Layer
+    from fgir.ir.ops import OPS
+
+    op = getattr(klass, "op", None) if issubclass(klass, Layer) else None
+    if op is not None and op not in OPS:
+        hint = did_you_mean(str(op), list(OPS))
+        raise ArgumentError.of("fgir.register_block", "", f"layer '{type_name}' is the op '{op}', which no op "
+                                                          "schema defines",
+                               hint=hint or "register the op first: fgir.register_op(schema, torch=..., onnx=...)")
 
 
 def register_process(cls: T) -> T:
@@ -84,8 +98,14 @@ def _default_text(value: Any) -> str:
 
 
 def describe(cls: type) -> dict[str, Any]:
-    """What ``fgir blocks NAME`` shows of a block, layer or process type: its typed arguments and where
-    it comes from (fgir, or the file that registered it)."""
+    """What ``fgir blocks NAME`` shows of a block, layer or process type: its typed arguments, where it
+    comes from (fgir, or the file that registered it), its docstring (``doc``: the first line, ``docstring``:
+    all of it) and, for a layer, the op it builds (``op``: name, traits, channel rule; None for a block).
+
+        >>> d = describe(BLOCKS["GELU"])
+        >>> d["kind"], d["op"]["name"], d["op"]["channels"]
+        ('layer', 'gelu', 'pass')
+    """
     import inspect
     import sys
 
@@ -101,7 +121,21 @@ def describe(cls: type) -> dict[str, Any]:
     family = getattr(cls, "family", None)
     return {"name": cls.type_name(), "kind": kind, "family": family.name if family else None,
             "from": source or cls.__module__ if users else "fgir", "doc": doc.splitlines()[0] if doc else "",
-            "arguments": arguments}
+            "docstring": doc or "", "op": _op_of(cls) if kind == "layer" else None, "arguments": arguments}
+
+
+def _op_of(cls: type) -> dict[str, Any] | None:
+    """The op a layer builds, as its schema states it: traits, and the channel rule pruning follows (a rule
+    chosen from the layer's arguments, as a convolution's grouped/depthwise/produce, is "by its arguments")."""
+    from fgir.ir.ops import OPS
+
+    schema = OPS.get(getattr(cls, "op", None) or "")
+    if schema is None:
+        return None
+    rule = getattr(schema.channels, "value", None)
+    return {"name": schema.name, "traits": sorted(t.name.lower() for t in schema.traits),
+            "channels": rule if isinstance(rule, str) else "by its arguments",
+            "inputs": "any number" if schema.arity is None else schema.arity}
 
 
 def catalog(name: str | None = None) -> list[dict[str, Any]]:

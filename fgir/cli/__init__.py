@@ -13,9 +13,10 @@ import sys
 import traceback
 from typing import Sequence
 
-from fgir.cli import blocks, check, compile, prune, report, search, train, viz
+from fgir.cli import blocks, check, compile, extract, predict, prune, report, search, space, train, viz
 from fgir.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_SPEC, EXIT_USAGE, UsageError, missing_package_message
-from fgir.diagnostics import ArgumentError, FgirError, SpecIOError
+from fgir.diagnostics import ArgumentError, FgirError, SpecIOError, printable
+from fgir.limits import human_bytes, machine_memory
 from fgir.plugins import load_plugin
 
 __all__ = ["build_parser", "load_plugin", "main"]
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fgir", description="Compile fine-grained search-space specs.")
     parser.add_argument("--version", action="version", version=f"fgir {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check, compile, viz, search, train, prune, blocks, report):
+    for module in (check, compile, viz, search, space, train, extract, predict, prune, blocks, report):
         module.add_parsers(sub)
     return parser
 
@@ -56,8 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fgir: {count} error{'s' if count != 1 else ''}{where}", file=sys.stderr)
         return EXIT_SPEC
     except UsageError as exc:
-        print(f"fgir: error: {exc}", file=sys.stderr)
+        print(f"fgir: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
+    except MemoryError:   # beyond the static estimate (--max-memory): the machine's limit, with the figure
+        return _out_of_memory()
     except ModuleNotFoundError as exc:   # a package this command needs (fgir's own modules: a bug, below)
         package = (exc.name or "").split(".")[0]
         if not package or package == "fgir":
@@ -66,12 +69,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except OSError as exc:  # writing an output: a missing folder, a full disk, no permission
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"fgir: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(printable(f"fgir: error: {where}{exc.strerror or exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug in fgir, not in the spec: say so plainly
+        if isinstance(exc, RuntimeError) and any(mark in str(exc) for mark in OUT_OF_MEMORY):
+            return _out_of_memory()   # torch's allocator says it with a RuntimeError
         return _internal_error(exc)
+
+
+OUT_OF_MEMORY = ("DefaultCPUAllocator: can't allocate memory", "CUDA out of memory", "not enough memory")
+
+
+def _out_of_memory() -> int:
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"fgir: error: ran out of memory (this process had reached {human_bytes(peak)}; it may use "
+          f"{human_bytes(machine_memory() or 0)})", file=sys.stderr)
+    print("fgir: note: lower --max-memory to refuse such a network before allocating it, or use a "
+          "machine with more memory", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _quiet_stdout() -> None:
@@ -85,7 +104,7 @@ def _quiet_stdout() -> None:
 
 
 def _internal_error(exc: BaseException) -> int:
-    print(f"fgir: internal compiler error: {exc}", file=sys.stderr)
+    print(printable(f"fgir: internal compiler error: {exc}"), file=sys.stderr)
     if os.environ.get("FGIR_DEBUG"):
         traceback.print_exception(exc)
     else:

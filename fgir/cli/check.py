@@ -48,13 +48,20 @@ def _check_one(spec: str, args: argparse.Namespace) -> tuple[dict, Any]:
     check_files(graph)
     row = {"file": _shown(spec), "ok": True, "layers": len(graph) - 1, "params": graph.meta["params"],
            "macs": graph.meta["macs"], "input": list(graph.meta["input"])}
-    if graph.meta.get("hyper_parameters"):
-        from fgir.search import Space  # the static path: no torch
-
-        text = graph.meta["spec"]["text"]
-        space = Space.from_text(text, graph.meta["spec"]["file"])
-        row["hyper_parameters"] = list(space.keys)
+    keys = search_space_keys(graph)
+    if keys is not None:
+        row["hyper_parameters"] = keys
     return row, graph
+
+
+def search_space_keys(graph) -> list[str] | None:
+    """The spec's searchable hyper-parameters (None: it has none); an FgirError when they are wrong.
+    ``fgir check`` and ``fgir compile`` both ask, so they agree on a spec (exit 1 for both)."""
+    if not graph.meta.get("hyper_parameters"):
+        return None
+    from fgir.search import Space  # the static path: no torch
+
+    return list(Space.from_text(graph.meta["spec"]["text"], graph.meta["spec"]["file"]).keys)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -71,6 +78,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.spec.count(STDIN) > 1:
         raise UsageError("'-' (stdin) can be given once")
     rows, diagnostics, status = [], [], EXIT_OK
+    failures = []   # the final count line sums every file's errors: the count equals the errors printed
     for spec in args.spec:
         try:
             row, graph = _check_one(spec, args)
@@ -80,7 +88,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             rows.append({"file": _shown(spec), "ok": False})
             diagnostics += exc.diagnostics
             if args.format != "json":
-                _print_failure(exc, failed)
+                print(exc.render(), file=sys.stderr)
+                failures.append((exc, failed))
             continue
         rows.append(row)
         if args.format == "json":
@@ -95,6 +104,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"{spec}: ok: {len(keys)} searchable hyper-parameters ({', '.join(keys)})")
     if args.format == "json":
         print(json.dumps({"files": rows, "diagnostics": [_as_json(d) for d in diagnostics]}, indent=2))
+    _print_count(failures)
     return status
 
 
@@ -103,12 +113,15 @@ def _as_json(diagnostic) -> dict:
     return diagnostic if isinstance(diagnostic, dict) else diagnostic.to_json()
 
 
-def _print_failure(exc, status: int) -> None:
-    print(exc.render(), file=sys.stderr)
-    if status == EXIT_SPEC:
-        count = len(exc.errors)
-        where = f" (found by pass {exc.pass_name})" if exc.pass_name else ""
-        print(f"fgir: {count} error{'s' if count != 1 else ''}{where}", file=sys.stderr)
+def _print_count(failures: list) -> None:
+    """``fgir: N errors`` after the diagnostics of every file, N counting all of them (a lone unreadable
+    file, exit 2, gets no count: its one line says it all)."""
+    if not failures or (len(failures) == 1 and failures[0][1] != EXIT_SPEC):
+        return
+    count = sum(len(exc.errors) for exc, _ in failures)
+    passes = {exc.pass_name for exc, _ in failures}
+    where = f" (found by pass {passes.pop()})" if len(failures) == 1 and None not in passes else ""
+    print(f"fgir: {count} error{'s' if count != 1 else ''}{where}", file=sys.stderr)
 
 
 def cmd_summary(args: argparse.Namespace) -> int:

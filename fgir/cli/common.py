@@ -57,16 +57,18 @@ def print_warnings(graph) -> None:
         print(text, file=sys.stderr)
 
 
-# what to install for a package a command needs: fgir's own dependencies, or the extra that brings it
-INSTALL = {"torch": "fgir", "onnx": "fgir", "onnxruntime": "fgir", "graphviz": "'fgir[viz]'",
-           "sklearn": "'fgir[search]'", "optuna": "'fgir[search]'", "ray": "'fgir[ray]'"}
+# what to install for a package a command needs: fgir's own dependencies, or the extra that brings it (fgir is
+# installed from its checkout or a wheel, not from an index: an extra is named on that path, '.[viz]')
+INSTALL = {"torch": "fgir", "onnx": "fgir", "onnxruntime": "fgir", "graphviz": "graphviz (fgir's viz extra)",
+           "sklearn": "scikit-learn optuna (fgir's search extra)", "optuna": "scikit-learn optuna (fgir's search extra)",
+           "ray": "ray (fgir's ray extra)"}
 
 
 def missing_package_message(package: str) -> str:
     """``fgir: error: ...`` for a Python package a command needs that is not installed (exit 2)."""
     what = INSTALL.get(package)
-    how = f"pip install {what}" + (f" (or pip install {package})" if what == "fgir" else "") if what \
-        else f"pip install {package}"
+    how = (f"pip install {package} (one of fgir's own dependencies)" if what == "fgir"
+           else f"pip install {what or package}")
     return f"this needs the Python package '{package}', which is not installed: {how}"
 
 

@@ -15,12 +15,14 @@ SWITCHES = ("amp", "augment")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from fgir.api import train
+    from fgir.training.api import train
     from fgir.training import TrainUsageError
 
     refuse_overwriting_spec(args.output, args.spec)
     settings = {name: getattr(args, name) for name in SETTINGS}
     settings.update({name: True for name in SWITCHES if getattr(args, name)})
+    if args.supernet:
+        return _train_supernet(args, settings)
     try:
         result = train(args.spec, args.output, run_dir=args.run_dir, resume=args.resume, weights=args.weights,
                        input=args.input, **settings)
@@ -38,12 +40,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _train_supernet(args: argparse.Namespace, settings: dict) -> int:
+    """``--supernet``: the space's weight-sharing supernet, by the sandwich rule (fgir.supernet.train)."""
+    from fgir.supernet import train_supernet
+    from fgir.training import TrainUsageError
+
+    try:
+        result = train_supernet(args.spec, args.output, run_dir=args.run_dir, resume=args.resume,
+                                input=args.input, **settings)
+    except TrainUsageError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_USAGE
+    last = result.history[-1] if result.history else {}
+    figures = f"largest candidate's val accuracy {last['val_accuracy']:.4f}" if "val_accuracy" in last else ""
+    print(f"wrote {result.output}: a supernet, {figures} (fgir extract takes a candidate out of it)")
+    return EXIT_OK
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a spec on your data (image folder, .npz, digits); "
                                      "write an fgir checkpoint")
     add_common(p)
     p.add_argument("-o", "--output", required=True, metavar="MODEL.pt",
                    help="the trained model, an fgir checkpoint (fgir compile --weights reads it)")
+    p.add_argument("--supernet", action="store_true", help="SPEC is a search space: train its weight-sharing "
+                   "supernet (sandwich rule, in-place distillation); -o gets a supernet for fgir extract")
     data = p.add_argument_group("data (default: the spec's dataset: section)")
     data.add_argument("--data", metavar="PATH",
                       help="an image folder (one subfolder per class), an .npz with x and y, or 'digits'")

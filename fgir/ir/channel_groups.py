@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fgir.ir.graph import Graph, Node
-from fgir.ir.ops import OPS, ChannelRule
+from fgir.ir.ops import OPS
 from fgir.ir.pruning import DENSE_OUT
 
 Layout = list[tuple[str, int]]   # (group id, width) segments; group ids are producer names
@@ -106,6 +106,30 @@ class _Groups:
 SOURCE = "<input>"   # the group id of the network input's channels
 
 
+class _Builder:
+    """The :class:`~fgir.ir.ops.channel_rules.GroupBuilder` the op rules build groups through."""
+
+    source = SOURCE
+
+    def __init__(self, sets: _Groups, consumers: dict[str, list[Consumer]], writers: dict[str, list[str]]) -> None:
+        self.sets, self.consumers, self.writers = sets, consumers, writers
+        self.find, self.union, self.lock = sets.find, sets.union, sets.lock
+
+    def open(self, node: Node) -> str:
+        gid = self.sets.open(node.name)
+        self.write(gid, node)
+        return gid
+
+    def write(self, gid: str, node: Node) -> None:
+        self.writers.setdefault(gid, []).append(node.name)
+
+    def consume(self, gid: str, node: Node, offset: int) -> None:
+        self.consumers.setdefault(gid, []).append(Consumer(node.name, offset))
+
+    def out_width(self, node: Node) -> int:
+        return node.meta.get(DENSE_OUT, _out_width(node))
+
+
 def channel_groups(graph: Graph) -> ChannelGroups:
     """Group a lowered graph's channels by the ops that tie them."""
     sets = _Groups()
@@ -114,61 +138,23 @@ def channel_groups(graph: Graph) -> ChannelGroups:
     layout: dict[str, Layout] = {}
     consumers: dict[str, list[Consumer]] = {}
     writers: dict[str, list[str]] = {}
+    builder = _Builder(sets, consumers, writers)
     for node in graph:
-        layout[node.name] = _layout(node, layout, sets, consumers, writers)
-    if graph.output is not None:
-        for gid, _ in layout[graph.output.name]:
-            sets.lock(gid, f"'{graph.output.name}' is the network's output")
+        rule = OPS[node.op].channel_rule(node.attrs)
+        layout[node.name] = rule.groups(node, [layout[src.name] for src in node.inputs], builder)
+    for output in graph.outputs:
+        for gid, _ in layout[output.name]:
+            sets.lock(gid, f"'{output.name}' is the network's output")
     return _collect(graph, sets, layout, consumers, writers)
-
-
-def _layout(node: Node, layout: dict[str, Layout], sets: _Groups, consumers: dict[str, list[Consumer]],
-            writers: dict[str, list[str]]) -> Layout:
-    schema = OPS[node.op]
-    rule = schema.channel_rule(node.attrs)
-    ins = [layout[src.name] for src in node.inputs]
-    if rule is ChannelRule.SOURCE:
-        return [(SOURCE, 0)]
-    if rule in (ChannelRule.PRODUCE, ChannelRule.GROUPED):
-        offset = 0
-        for gid, width in ins[0]:
-            consumers.setdefault(gid, []).append(Consumer(node.name, offset))
-            offset += width
-            if rule is ChannelRule.GROUPED:
-                sets.lock(gid, f"grouped convolution '{node.name}' reads it")
-        gid = sets.open(node.name)
-        writers.setdefault(gid, []).append(node.name)
-        if rule is ChannelRule.GROUPED:
-            sets.lock(gid, f"grouped convolution '{node.name}' writes it")
-        return [(gid, node.meta.get(DENSE_OUT, _out_width(node)))]
-    if rule is ChannelRule.DEPTHWISE:
-        for gid, _ in ins[0]:
-            writers.setdefault(gid, []).append(node.name)
-        return ins[0]
-    if rule is ChannelRule.TIE:
-        return _tie(node, ins, sets)
-    if rule is ChannelRule.CONCAT:
-        return [segment for segments in ins for segment in segments]
-    return ins[0]   # PASS
-
-
-def _tie(node: Node, ins: list[Layout], sets: _Groups) -> Layout:
-    shapes = {tuple(width for _, width in segments) for segments in ins}
-    if len(shapes) == 1:   # segment by segment, the same widths: tie each position's groups
-        for position in range(len(ins[0])):
-            root = sets.union([segments[position][0] for segments in ins])
-            if SOURCE in {sets.find(segments[position][0]) for segments in ins}:
-                sets.lock(root, f"'{node.name}' ties it to the network input")
-        return ins[0]
-    for segments in ins:   # different segmentations: nothing here can be pruned consistently
-        for gid, _ in segments:
-            sets.lock(gid, f"'{node.name}' joins it with channels laid out differently")
-    return ins[0]
 
 
 def _out_width(node: Node) -> int:
     a = node.attrs
-    return a["out_channels"] if "out_channels" in a else a["out_features"]
+    if "out_channels" in a:
+        return a["out_channels"]
+    if "out_features" in a:
+        return a["out_features"]
+    return node.type.channels if node.type is not None else 0
 
 
 def _collect(graph: Graph, sets: _Groups, layout: dict[str, Layout], consumers: dict[str, list[Consumer]],

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
 from fgir.diagnostics import Origin
@@ -42,7 +41,11 @@ class Graph:
 
     def __init__(self) -> None:
         self._nodes: dict[str, Node] = {}
-        self.output: Node | None = None
+        self._first: Node | None = None
+        self._last: Node | None = None
+        self._outputs: list[Node] = []
+        self._stale_order = False   # an insert put a node elsewhere than at the end of the name table
+        self.output_names: list[str] = []    # what the spec calls each output (``outputs: [head, aux]``)
         self.properties: set[str] = set()
         self.blocks: list[BlockInfo] = []
         self.processes: list[ProcessRecord] = []
@@ -50,14 +53,17 @@ class Graph:
 
     # -- building ---------------------------------------------------------------------
     def add_node(self, node: Node, *, before: Node | None = None) -> Node:
-        """Append ``node`` (or place it just before ``before``); its inputs must already be in the graph."""
+        """Append ``node`` (or place it just before ``before``); its inputs must already be in the graph.
+
+        O(1): nodes form a linked list with order keys, so an insert rebuilds nothing."""
         if node.graph is not None:
             raise ValueError(f"node '{node.name}' already belongs to a graph")
         if node.name in self._nodes:
             raise ValueError(f"duplicate node name '{node.name}'")
-        order = self._nodes if before is None else self._nodes_before(before)
+        if before is not None and before.graph is not self:
+            raise ValueError(f"'{before.name}' is not a node of this graph")
         for src in node.inputs:
-            if src.graph is not self or src.name not in order:
+            if src.graph is not self or (before is not None and src._key >= before._key):
                 raise ValueError(f"node '{node.name}' reads '{src.name}', which is not defined before it")
         schema = OPS.get(node.op)
         if schema is not None:
@@ -65,13 +71,61 @@ class Graph:
         node.graph = self
         for src in node.inputs:
             src._users[node] = None
-        if before is None:
-            self._nodes[node.name] = node
+        self._nodes[node.name] = node
+        last = self._last
+        if before is None and last is not None:   # the common case, appending: inline for speed
+            node._prev, node._key, last._next, self._last = last, last._key + 1.0, node, node
         else:
-            items = list(self._nodes.items())
-            at = list(self._nodes).index(before.name)
-            self._nodes = dict(items[:at] + [(node.name, node)] + items[at:])
+            self._link(node, before)
         return node
+
+    def _link(self, node: Node, before: Node | None) -> None:
+        prev = self._last if before is None else before._prev
+        node._prev, node._next = prev, before
+        if prev is None:
+            self._first = node
+        else:
+            prev._next = node
+        if before is None:
+            self._last = node
+        else:
+            before._prev = node
+            self._stale_order = True
+        low = prev._key if prev is not None else 0.0
+        if before is None:
+            node._key = low + 1.0
+        else:
+            node._key = (low + before._key) / 2
+            if not low < node._key < before._key:   # the keys ran out of room between two nodes: renumber
+                self._renumber()
+
+    def _unlink(self, node: Node) -> None:
+        if node._prev is None:
+            self._first = node._next
+        else:
+            node._prev._next = node._next
+        if node._next is None:
+            self._last = node._prev
+        else:
+            node._next._prev = node._prev
+        node._prev = node._next = None
+
+    def _renumber(self) -> None:
+        node, i = self._first, 1.0
+        while node is not None:
+            node._key, node, i = i, node._next, i + 1.0
+
+    def _ordered(self) -> Iterator[Node]:
+        """The nodes in order.  The name table is kept in the same order, restored from the linked list
+        after inserts (once, however many there were), so that reading stays at dict speed."""
+        if self._stale_order:
+            ordered: dict[str, Node] = {}
+            node = self._first
+            while node is not None:
+                ordered[node.name] = node
+                node = node._next
+            self._nodes, self._stale_order = ordered, False
+        return iter(self._nodes.values())
 
     def add(self, name: str, op: str, inputs: list[Node] | tuple[Node, ...] = (),
             attrs: dict[str, Any] | None = None, origin: Origin = INTERNAL, **kwargs: Any) -> Node:
@@ -87,10 +141,10 @@ class Graph:
 
     def insert_after(self, anchor: Node, node: Node) -> Node:
         """Place ``node`` just after ``anchor``; it joins the blocks ``anchor`` belongs to."""
-        names = list(self._nodes)
-        at = names.index(anchor.name) + 1
-        if at < len(names):
-            self.add_node(node, before=self._nodes[names[at]])
+        if anchor.graph is not self:
+            raise ValueError(f"'{anchor.name}' is not a node of this graph")
+        if anchor._next is not None:
+            self.add_node(node, before=anchor._next)
         else:
             self.add_node(node)
         self._join_blocks_of(anchor, node, after=True)
@@ -104,36 +158,69 @@ class Graph:
     def add_input(self, name: str = "input") -> Node:
         return self.add(name, "input")
 
-    def set_output(self, node: Node) -> None:
-        if node.graph is not self:
-            raise ValueError(f"output '{node.name}' is not a node of this graph")
-        self.output = node
+    # -- outputs ------------------------------------------------------------------------
+    @property
+    def output(self) -> Node | None:
+        """The first (for most networks, the only) output."""
+        return self._outputs[0] if self._outputs else None
 
+    @property
+    def outputs(self) -> list[Node]:
+        """Every result of the network, in the spec's order (``outputs: [logits, aux]``)."""
+        return list(self._outputs)
+
+    def set_output(self, node: Node) -> None:
+        self.set_outputs([node])
+
+    def set_outputs(self, nodes: list[Node], names: list[str] | None = None) -> None:
+        """The network's results, named (default: by their nodes' names)."""
+        for node in nodes:
+            if node.graph is not self:
+                raise ValueError(f"output '{node.name}' is not a node of this graph")
+        if names is not None and len(names) != len(nodes):
+            raise ValueError(f"{len(nodes)} outputs but {len(names)} names")
+        self._outputs = list(nodes)
+        self.output_names = list(names) if names is not None else [n.name for n in nodes]
+
+    def is_output(self, node: Node) -> bool:
+        return any(out is node for out in self._outputs)
+
+    # -- changing ------------------------------------------------------------------------
     def replace_all_uses(self, old: Node, new: Node) -> None:
-        """Every reader of ``old`` reads ``new`` instead (the graph's output too)."""
+        """Every reader of ``old`` reads ``new`` instead (the graph's outputs too, and a block whose
+        result ``old`` was)."""
         for user in old.users:
             if user is not new:
                 user.replace_input(old, new)
-        if self.output is old:
-            self.output = new
+        self._outputs = [new if out is old else out for out in self._outputs]
+        for info in self.blocks:
+            if info.output == old.name:
+                info.output = new.name
 
     def erase(self, node: Node) -> None:
-        """Remove a node nothing reads."""
-        if node.users or self.output is node:
-            readers = [u.name for u in node.users] + (["the graph output"] if self.output is node else [])
+        """Remove a node nothing reads; the block table forgets it."""
+        if node.users or self.is_output(node):
+            readers = [u.name for u in node.users] + (["the graph output"] if self.is_output(node) else [])
             raise ValueError(f"cannot erase '{node.name}': read by {', '.join(readers)}")
         del self._nodes[node.name]
+        self._unlink(node)
         for src in set(node.inputs):
             src._users.pop(node, None)
         node.graph = None
+        for info in self.blocks:
+            if node.name in info.nodes:
+                info.nodes.remove(node.name)
+            if info.input == node.name and node.inputs:
+                info.input = node.inputs[0].name
 
     def adopt(self, other: "Graph") -> None:
-        """Take ``other``'s nodes and output in place of this graph's own (a pass that rebuilds the graph)."""
-        self._nodes = other._nodes
-        self.output = other.output
+        """Take ``other``'s nodes and outputs in place of this graph's own (a pass that rebuilds the graph)."""
+        self._nodes, self._first, self._last = other._nodes, other._first, other._last
+        self._stale_order = other._stale_order
+        self._outputs, self.output_names = other._outputs, other.output_names
         for node in self._nodes.values():
             node.graph = self
-        other._nodes, other.output = {}, None
+        other._nodes, other._first, other._last, other._outputs, other.output_names = {}, None, None, [], []
 
     def unique_name(self, base: str) -> str:
         if base not in self._nodes:
@@ -143,24 +230,14 @@ class Graph:
             i += 1
         return f"{base}_{i}"
 
-    def _nodes_before(self, anchor: Node) -> set[str]:
-        if anchor.graph is not self:
-            raise ValueError(f"'{anchor.name}' is not a node of this graph")
-        names: set[str] = set()
-        for name in self._nodes:
-            if name == anchor.name:
-                return names
-            names.add(name)
-        return names
-
     # -- reading ----------------------------------------------------------------------------
     @property
     def nodes(self) -> Mapping[str, Node]:
         """Name → node, in graph order (read-only: change the graph through its methods)."""
-        return MappingProxyType(self._nodes)
+        return _NodeView(self)
 
     def __iter__(self) -> Iterator[Node]:
-        return iter(list(self._nodes.values()))
+        return iter(list(self._ordered()))
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -175,17 +252,17 @@ class Graph:
 
     @property
     def input(self) -> Node:
-        return next(n for n in self._nodes.values() if n.op == "input")
+        return next(n for n in self._ordered() if n.op == "input")
 
     def edges(self) -> Iterator[tuple[str, str, TensorType | None]]:
         """(source, target, tensor type) for every edge; types appear after ``infer_shapes``."""
-        for node in self._nodes.values():
+        for node in self._ordered():
             for src in node.inputs:
                 yield src.name, node.name, src.type
 
     def walk(self, prefix: str = "") -> Iterator[tuple[str, Node]]:
         """Every node at every depth, with its scope, before lowering included."""
-        for node in self._nodes.values():
+        for node in self._ordered():
             scope = prefix if node.inline_scope else f"{prefix}{node.name}"
             yield scope, node
             if node.subgraph is not None:
@@ -258,3 +335,25 @@ class Graph:
 
     def __str__(self) -> str:
         return self.format()
+
+
+class _NodeView(Mapping):
+    """A graph's nodes by name, iterated in graph order; read-only."""
+
+    __slots__ = ("_graph",)
+
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
+
+    def __getitem__(self, name: str) -> Node:
+        return self._graph._nodes[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self._graph._ordered()   # restores the table's order after inserts
+        return iter(self._graph._nodes)
+
+    def __len__(self) -> int:
+        return len(self._graph._nodes)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._graph._nodes

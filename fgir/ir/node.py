@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 
 INTERNAL = Origin(Loc("<fgir>"), "")
 BLOCK_PREFIX = "block:"
+ITEM = "item"   # structural, like a block node: output ``attrs["index"]`` of a multi-output block (lowering removes it)
 
 
 class Node:
     """One operation; ``attrs`` are plain JSON-like values, ``arg_origins`` say where they came from."""
 
     __slots__ = ("name", "op", "attrs", "_inputs", "_users", "origin", "arg_origins", "subgraph",
-                 "type", "meta", "inline_scope", "graph")
+                 "type", "meta", "inline_scope", "graph", "_prev", "_next", "_key")
 
     def __init__(self, name: str, op: str, attrs: dict[str, Any] | None = None,
                  inputs: "list[Node] | tuple[Node, ...]" = (), origin: Origin = INTERNAL,
@@ -50,6 +51,9 @@ class Node:
         self.meta: dict[str, Any] = {}
         self.inline_scope = inline_scope
         self.graph: Graph | None = None
+        self._prev: Node | None = None    # the graph's order: a linked list with increasing keys
+        self._next: Node | None = None
+        self._key = 0.0
 
     @property
     def inputs(self) -> tuple["Node", ...]:

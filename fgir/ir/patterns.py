@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fgir.ir.ops import OPS
+from fgir.ir.ops import OPS, Trait
 
 if TYPE_CHECKING:
     from fgir.ir.graph import Graph, Node
@@ -24,16 +24,16 @@ def norm_folds(graph: "Graph") -> dict[str, "Node"]:
     """
     pairs: dict[str, Node] = {}
     for node in graph:
-        if OPS[node.op].kind == "norm":
+        if OPS[node.op].has(Trait.FOLDS_INTO_CONV):
             src = node.inputs[0]
-            if OPS[src.op].kind == "conv" and src.users == [node] and src is not graph.output:
+            if OPS[src.op].has(Trait.TAKES_FOLDED_NORM) and src.users == [node] and not graph.is_output(src):
                 pairs[src.name] = node
     return pairs
 
 
 def is_point(node: "Node") -> bool:
     """Whether a node is a quantization point (fgir.ir.ops.quantize)."""
-    return OPS[node.op].kind == "quant"
+    return OPS[node.op].has(Trait.QUANT_POINT)
 
 
 def point_source(point: "Node") -> "Node":

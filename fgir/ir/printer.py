@@ -34,6 +34,8 @@ def format_graph(graph: Graph, indent: str = "") -> str:
         lines.append(text)
         if node.subgraph is not None:
             lines.append(format_graph(node.subgraph, indent + "    "))
-    if graph.output is not None:
-        lines.append(f"{indent}return %{graph.output.name}")
+    if graph.outputs:
+        results = [f"%{node.name}" if name == node.name else f"{name}=%{node.name}"
+                   for name, node in zip(graph.output_names, graph.outputs)]
+        lines.append(f"{indent}return {', '.join(results)}")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fgir.diagnostics import Origin
+from fgir.ir.annotations import scratch_keys
 from fgir.ir.graph import Graph
 from fgir.ir.node import Node
 from fgir.ir.records import BlockInfo, ProcessRecord
@@ -33,7 +34,9 @@ def _node_to_json(node: Node) -> dict[str, Any]:
     if node.type is not None:
         out["type"] = node.type.to_json()
     if node.meta:
-        out["meta"] = node.meta
+        scratch = scratch_keys()
+        out["meta"] = node.meta if scratch.isdisjoint(node.meta) else {
+            k: v for k, v in node.meta.items() if k not in scratch}
     if node.subgraph is not None:
         out["subgraph"] = graph_to_json(node.subgraph)
     return out
@@ -51,12 +54,21 @@ def _add_node_from_json(graph: Graph, data: dict[str, Any]) -> None:
     graph.add_node(node)
 
 
+def _outputs_json(graph: Graph) -> dict[str, Any]:
+    """Several outputs, or outputs named otherwise than their nodes: listed (else ``output`` says all)."""
+    names = [n.name for n in graph.outputs]
+    if len(names) <= 1 and graph.output_names == names:
+        return {}
+    return {"outputs": names, "output_names": list(graph.output_names)}
+
+
 def graph_to_json(graph: Graph) -> dict[str, Any]:
     """A JSON-ready dict of the whole graph, sub-graphs and pass annotations included."""
     return {
         "fgir_ir": FORMAT_VERSION,
         "nodes": [_node_to_json(n) for n in graph],
         "output": graph.output.name if graph.output is not None else None,
+        **_outputs_json(graph),
         "properties": sorted(graph.properties),
         "blocks": [b.to_json() for b in graph.blocks],
         "processes": [p.to_json() for p in graph.processes],
@@ -71,7 +83,9 @@ def graph_from_json(data: dict[str, Any]) -> Graph:
     graph = Graph()
     for node_data in data["nodes"]:
         _add_node_from_json(graph, node_data)
-    if data["output"] is not None:
+    if "outputs" in data:
+        graph.set_outputs([graph[n] for n in data["outputs"]], list(data["output_names"]))
+    elif data["output"] is not None:
         graph.set_output(graph[data["output"]])
     graph.properties = set(data["properties"])
     graph.blocks = [BlockInfo.from_json(plain_copy(b)) for b in data["blocks"]]

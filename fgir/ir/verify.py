@@ -2,7 +2,9 @@
 
 * every input of a node is a node of the same graph defined before it (topological order);
 * users are exactly the nodes that read a node, and names are unique;
-* the output is a node of the graph; there is one ``input`` node;
+* the outputs are nodes of the graph, one distinct name each; the network has one ``input`` node (a
+  block's sub-graph one or more: ``input``, ``input_1``, ... for a block of several inputs);
+* an ``item`` node reads a block node of more outputs than its index, and none is left once lowered;
 * every primitive op has a schema, its arity, and attributes valid for it;
 * once ``shapes`` holds, every node has a type; once ``lowered`` holds, no block is left and the
   block table names only nodes of the graph.
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fgir.ir.node import ITEM
+from fgir.ir.annotations import problems as annotation_problems
 from fgir.ir.ops import OPS
 
 if TYPE_CHECKING:
@@ -39,13 +43,14 @@ class IRError(Exception):
         super().__init__(problems[0] + more)
 
 
-def verify_graph(graph: "Graph") -> None:
-    problems = list(_problems(graph))
+def verify_graph(graph: "Graph", subgraph: bool = False) -> None:
+    """Raise :class:`IRError` listing every broken invariant; ``subgraph``: a block's sub-graph."""
+    problems = list(_problems(graph, subgraph))
     if problems:
         raise IRError(problems)
 
 
-def _problems(graph: "Graph"):
+def _problems(graph: "Graph", subgraph: bool = False):
     seen: set[str] = set()
     inputs = 0
     for name, node in graph.nodes.items():
@@ -64,11 +69,16 @@ def _problems(graph: "Graph"):
                 yield f"{where}: lists '{user.name}' as a user, which does not read it"
         inputs += node.op == "input"
         yield from _op_problems(graph, node, where)
+        if node.meta:
+            for problem in annotation_problems(node.meta):
+                yield f"{where}: {problem}"
         seen.add(name)
-    if graph.output is None or graph.output.graph is not graph:
+    if graph.output is None or any(out.graph is not graph for out in graph.outputs):
         yield "the graph has no output node of its own"
-    if inputs != 1:
-        yield f"the graph has {inputs} input nodes, not 1"
+    if len(set(graph.output_names)) != len(graph.output_names) or len(graph.output_names) != len(graph.outputs):
+        yield f"the graph's output names {graph.output_names} are not one distinct name an output"
+    if inputs != 1 and not (subgraph and inputs > 1):
+        yield f"the graph has {inputs} input nodes, not {'1 or more' if subgraph else 1}"
     if graph.is_lowered:
         for info in graph.blocks:
             for name in [info.input, info.output, *info.nodes]:
@@ -77,6 +87,9 @@ def _problems(graph: "Graph"):
 
 
 def _op_problems(graph: "Graph", node, where: str):
+    if node.op == ITEM:
+        yield from _item_problems(graph, node, where)
+        return
     if node.is_block:
         if graph.is_lowered:
             yield f"{where}: a block is left in a lowered graph"
@@ -96,3 +109,14 @@ def _op_problems(graph: "Graph", node, where: str):
             yield f"{where}: has no type, though shapes were inferred"
         if schema.inferred_width and node.attrs.get(schema.inferred_width) is None:
             yield f"{where}: '{schema.inferred_width}' is still unknown, though shapes were inferred"
+
+
+def _item_problems(graph: "Graph", node, where: str):
+    if graph.is_lowered:
+        yield f"{where}: an item node is left in a lowered graph"
+    source = node.inputs[0] if len(node.inputs) == 1 else None
+    index = node.attrs.get("index")
+    if source is None or source.subgraph is None:
+        yield f"{where}: reads no block node of several outputs"
+    elif not isinstance(index, int) or not 0 < index < len(source.subgraph.outputs):
+        yield f"{where}: index {index!r} is not one of '{source.name}'s outputs after the first"

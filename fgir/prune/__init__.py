@@ -17,7 +17,10 @@ Example:
 """
 
 from fgir.ir.pruning import CRITERIA, kept_count, ratio_problem
+from fgir.api import set_channel_chooser
 from fgir.prune.api import PruneOptionError, PruneResult, choose_channels, prune
+
+set_channel_chooser(choose_channels)   # fgir.to_torch asks it for a spec whose Prune gives ratios
 
 __all__ = ["CRITERIA", "PruneOptionError", "PruneResult", "choose_channels", "kept_count",
            "prune", "ratio_problem"]

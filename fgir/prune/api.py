@@ -75,11 +75,12 @@ class PruneResult:
         """Every prunable group's (kept, dense) width."""
         return {g.name: (len(self.kept[g.name]), g.dense_width) for g in self.subject.groups.groups}
 
-    def spec_text(self, init_model_file: str | None = None) -> str:
-        """The pruned spec: the dense network with a Prune process of these masks."""
+    def spec_text(self, init_model_file: str | None = None, folder: str | Path | None = None) -> str:
+        """The pruned spec: the dense network with a Prune process of these masks (its relative paths
+        rewritten for ``folder``, where it is to be written)."""
         from fgir.prune.output import pruned_text
 
-        return pruned_text(self.subject, self.kept, init_model_file, [
+        return pruned_text(self.subject, self.kept, init_model_file, folder=folder, comments=[
             f"pruned by fgir from {self.subject.file}: {self.description}",
             f"{self.params:,} of {self.dense_params:,} parameters ({self.params / self.dense_params:.3f}), "
             f"{self.macs:,} of {self.dense_macs:,} MACs ({self.macs / self.dense_macs:.3f})"])
@@ -88,7 +89,7 @@ class PruneResult:
         """The pruned spec compiled (as if written at ``path``, which relative files are read against)."""
         from fgir.api import compile, loads
 
-        text = self.spec_text(init_model_file)
+        text = self.spec_text(init_model_file, Path(path).parent if path is not None else None)
         return compile(loads(text, str(path) if path is not None else "<pruned>"),
                        input="x".join(map(str, self.subject.dense.meta["input"])))
 
@@ -107,7 +108,7 @@ class PruneResult:
             save_arrays(self.weights.arrays, init_path)
             init = init_path.name
             written.append(init_path)
-        text = self.spec_text(init)
+        text = self.spec_text(init, path.parent)
         write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         if weights_out is not None:
             from fgir.api import save_model, to_torch
@@ -164,12 +165,14 @@ def prune(spec: str | Path, weights: Any = None, *, ratio: float | None = None, 
     network's output, and groups a grouped convolution ties, always are).  ``file``: read ``spec``
     as spec text of this file.
     """
+    from fgir.arguments import names as check_names
     from fgir.prune.budget import BudgetError, CostModel, fit
     from fgir.prune.importance import importance, normalized
     from fgir.prune.select import by_global_ratio, by_ratio, caps, global_order, local_order, most_important
     from fgir.prune.subject import load_subject
     from fgir.prune.weights import read_weights
 
+    keep = check_names(keep, "fgir.prune", "keep")   # a wrong type is an ArgumentError, not a TypeError later
     subject = load_subject(spec, input=input, file=file)
     spec_ratios = subject.prune_args.get("ratios") or {}
     if ratio is None and target_macs is None and target_params is None and not spec_ratios:

@@ -60,7 +60,7 @@ class CostModel:
         channels = sum(widths.get(group, width) for group, width in segments)
         if t.is_flat:   # each channel spans a fixed number of features
             return TensorType(channels * (t.channels // dense))
-        return TensorType(channels, t.height, t.width)
+        return t.with_channels(channels)
 
     def cost(self, widths: dict[str, int]) -> tuple[int, int]:
         """(params, MACs) with each group in ``widths`` at that many channels (the others dense)."""
@@ -70,9 +70,9 @@ class CostModel:
             ins = [self._type(name, widths) for name in row.ins]
             out = self._type(row.node.name, widths)
             attrs = row.node.attrs
-            if row.rule is ChannelRule.PRODUCE:
+            if row.rule.produces:
                 attrs = schema.with_widths(attrs, ins[0].channels, out.channels)
-            elif row.rule in (ChannelRule.PASS, ChannelRule.DEPTHWISE):
+            elif row.rule.keeps_channels:
                 attrs = schema.with_widths(attrs, ins[0].channels, None)
             if schema.inferred_width and attrs.get(schema.inferred_width) is None:
                 attrs = {**attrs, schema.inferred_width: ins[0].channels}

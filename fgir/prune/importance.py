@@ -35,11 +35,11 @@ from typing import Callable
 import numpy as np
 
 from fgir.diagnostics import Diagnostic, FgirError
-from fgir.ir.ops import OPS, ChannelRule
+from fgir.ir.ops import OPS, Trait, weight_key
+from fgir.ir.ops.channel_rules import PASS, PRODUCE
 from fgir.ir.pruning import CRITERIA
 
 Scores = dict[str, np.ndarray]
-NORM = "norm"   # the op kind whose scale bn_scale reads (batch norm)
 
 
 def _segments(layout: list[tuple[str, int]], vector: np.ndarray, add: Callable[[str, np.ndarray], None]) -> None:
@@ -84,15 +84,15 @@ def importance(subject, state: dict[str, np.ndarray], criterion: str, seed: int 
         rule = schema.channel_rule(node.attrs)
         weights = schema.weights(node.attrs)
         primary = weights[0] if weights and not (weights[0].buffer or weights[0].aux) else None
-        if primary is None or rule not in (ChannelRule.PRODUCE, ChannelRule.PASS):
+        if primary is None or rule not in (PRODUCE, PASS):
             continue
-        if criterion == "bn_scale" and schema.kind != NORM:
+        if criterion == "bn_scale" and not schema.has(Trait.FOLDS_INTO_CONV):
             continue
-        values = np.abs(np.asarray(state[f"{node.name}.{primary.name}"], dtype=np.float64)) ** power
-        if rule is ChannelRule.PASS:     # a batch norm's scale, channel by channel
-            _segments(layout[node.name], values, add)
+        values = np.abs(np.asarray(state[weight_key(node.name, primary)], dtype=np.float64)) ** power
+        per_channel = _per_channel(values, primary.out_axis, values.shape[primary.out_axis])
+        _segments(layout[node.name], per_channel, add)
+        if rule is PASS:     # a batch norm's scale (a layer scale's), channel by channel
             continue
-        _segments(layout[node.name], _per_channel(values, primary.out_axis, values.shape[primary.out_axis]), add)
         source = layout[node.inputs[0].name]
         channels = sum(width for _, width in source)
         if primary.in_axis is not None and channels:

@@ -2,7 +2,10 @@
 
 The spec's own Prune process (masks, rows or ratios) is replaced; without one,
 a module ``prune`` is added after the others.  Masks are dense-length and name
-only the groups that lose channels.
+only the groups that lose channels.  Written to another folder (``folder``), the
+files the spec names relative to its own folder (``dataset: {data, val}``,
+Vega's ``dataset.common.data_path``, other processes' files) are rewritten
+relative to the new one, so the pruned spec trains as it is.
 
 Example:
     >>> from fgir.prune.subject import load_subject
@@ -24,11 +27,17 @@ Example:
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from fgir.search.frozen import copy_tree
+from fgir.spec.tree import copy_tree, get_in, set_in
+from fgir.weights_files import spec_relative
 
 MODULE = "prune"
+DIGITS = "digits"   # the bundled data set: a name, not a path
+DATASET_PATHS = (("dataset", "data"), ("dataset", "val"), ("dataset", "common", "data_path"))
 
 
 def masks_of(subject: Any, kept: dict[str, list[int]]) -> dict[str, list[int]]:
@@ -57,11 +66,46 @@ def pruned_space(subject: Any, kept: dict[str, list[int]], init_model_file: str 
     return space
 
 
+def relocated(value: Any, spec_file: str, folder: str | Path) -> Any:
+    """A path a spec at ``spec_file`` names, as a spec in ``folder`` names the same file; anything else
+    (an absolute path, ``digits``, not a string) as it is.
+
+    >>> relocated("data/train.npz", "specs/net.yaml", "out"), relocated("digits", "specs/net.yaml", "out")
+    ('../specs/data/train.npz', 'digits')
+    """
+    if not isinstance(value, str) or not value or value == DIGITS or Path(value).is_absolute():
+        return value
+    return os.path.relpath(spec_relative(spec_file, value).resolve(), Path(folder).resolve())
+
+
+def _relocated_tree(subject: Any, folder: str | Path) -> dict[str, Any]:
+    """The document's spec-relative paths rewritten for ``folder``: its dataset's and its processes'."""
+    from fgir.blocks import PROCESSES
+
+    tree = copy_tree(subject.tree)
+    for segments in DATASET_PATHS if subject.space_at else ():
+        value = get_in(tree, segments, None)
+        if value is not None:
+            set_in(tree, segments, relocated(value, subject.file, folder))
+    space = get_in(tree, subject.space_at, {})
+    for name in space.get("modules", []):
+        args = space.get(name)
+        kind = PROCESSES.get(args["type"]) if isinstance(args, dict) and isinstance(args.get("type"), str) else None
+        for arg in getattr(kind, "file_args", ()):
+            if arg in args:
+                args[arg] = relocated(args[arg], subject.file, folder)
+    return tree
+
+
 def pruned_text(subject: Any, kept: dict[str, list[int]], init_model_file: str | None,
-                comments: list[str]) -> str:
-    """The pruned spec as YAML text, ``comments`` first."""
+                comments: list[str], folder: str | Path | None = None) -> str:
+    """The pruned spec as YAML text, ``comments`` first; to be written in ``folder`` (None: the spec's own).
+
+    ``init_model_file`` is written as given (the caller names it for ``folder``)."""
     header = "".join(f"# {line}\n" for line in comments)
+    if folder is not None:
+        subject = replace(subject, tree=_relocated_tree(subject, folder))
     return header + subject.with_space(pruned_space(subject, kept, init_model_file))
 
 
-__all__ = ["masks_of", "pruned_space", "pruned_text"]
+__all__ = ["masks_of", "pruned_space", "pruned_text", "relocated"]

@@ -24,7 +24,7 @@ from fgir.diagnostics import Diagnostic, FgirError, Origin
 from fgir.ir.channel_groups import ChannelGroups, channel_groups
 from fgir.ir.graph import Graph, Node
 from fgir.ir.pruning import DENSE_OUT, KEEP_OUT, SELECTION
-from fgir.search.frozen import copy_tree, dump_spec, plain_tree
+from fgir.spec.tree import copy_tree, dump_spec, plain_tree
 from fgir.spec.document import parse_document
 from fgir.spec.yaml_loader import load_yaml_text
 

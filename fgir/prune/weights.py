@@ -27,7 +27,7 @@ import numpy as np
 
 from fgir.diagnostics import ArgumentError, Diagnostic, FgirError, Loc
 from fgir.ir.graph import Graph
-from fgir.ir.ops import OPS
+from fgir.ir.ops import OPS, weight_key
 from fgir.ir.pruning import KEEP_IN, KEEP_OUT, SELECTION, dense_attrs, kept_positions
 
 Shapes = dict[str, tuple[int, ...]]
@@ -56,7 +56,7 @@ def expected_shapes(graph: Graph, dense: bool) -> Shapes:
             continue
         for weight in schema.weights(attrs):
             if not weight.aux:
-                shapes[f"{node.name}.{weight.name}"] = tuple(weight.shape)
+                shapes[weight_key(node.name, weight)] = tuple(weight.shape)
     return shapes
 
 
@@ -134,7 +134,7 @@ def _placements(graph: Graph):
                 if axis is not None and side in node.meta and axis not in sliced:   # BN: one axis, both sides
                     sliced.add(axis)
                     index[axis] = np.asarray(kept_positions(node, node.meta[side], weight.shape[axis]))
-            yield f"{node.name}.{weight.name}", shape, np.ix_(*index)
+            yield weight_key(node.name, weight), shape, np.ix_(*index)
 
 
 def _placed(graph: Graph, arrays: dict[str, np.ndarray], dense: bool) -> dict[str, np.ndarray]:

@@ -1,6 +1,6 @@
 """The spec document: which modules make the network, in what order, and what else it holds.
 
-Accepted forms (SEMANTICS.md): a file with ``search_space:`` (plus optionally
+Accepted forms (docs/semantics.md): a file with ``search_space:`` (plus optionally
 ``search_algorithm:`` and other sections), or a file that is the search space
 alone (``type: FineGrainedSpace`` at the top).
 
@@ -12,6 +12,11 @@ Beside ``search_space:`` a document may hold (the bare form has none of these):
   network searched at 3x16x16 recompiles at 3x16x16.
 - ``trainer:`` and ``dataset:``: the training recipe ``fgir train`` reads (Vega
   configs carry both); their keys are checked there (:mod:`fgir.training.recipe`).
+
+Inside ``search_space:``, ``outputs: [head, aux]`` names the network's results (default: the
+last module's output), and a module's ``inputs: [stem, enc2]`` names the earlier modules it reads
+(``input``: the network's input; default: the previous module's output).  Names are resolved by the
+front end (:mod:`fgir.frontend`), which knows which modules are processes.
 
 Example:
     >>> from fgir.spec.yaml_loader import load_yaml_text
@@ -33,7 +38,8 @@ from fgir.ir.types import TensorType
 from fgir.spec.yaml_loader import SList, SMap
 
 SPACE_TYPE = "FineGrainedSpace"
-SPACE_KEYS = ("type", "modules", "hyper_parameters")
+SPACE_KEYS = ("type", "modules", "hyper_parameters", "outputs")
+INPUTS_KEY = "inputs"      # a module's wiring: reserved, never a block argument
 RECIPE_SECTIONS = ("trainer", "dataset")
 
 
@@ -46,6 +52,9 @@ class ModuleEntry:
     args: SMap
     origin: Origin          # the module's mapping; path = the module name
     type_origin: Origin     # where ``type:`` was written
+    inputs: list[str] | None = None      # ``inputs: [stem, enc2]``; None: the previous module's output
+    inputs_origin: Origin | None = None  # the ``inputs`` value
+    input_origins: list[Origin] = field(default_factory=list)   # each name in it
 
 
 @dataclass
@@ -60,11 +69,26 @@ class SpecDocument:
     input_origin: Origin | None = None
     trainer: SMap | None = None              # the recipe sections, when given (checked by fgir train)
     dataset: SMap | None = None
+    outputs: list[str] | None = None         # ``outputs: [head, aux]``; None: the last module's output
+    output_origins: list[Origin] = field(default_factory=list)
 
 
 def _close_key(wanted: str, mapping: SMap) -> str | None:
     """The key of ``mapping`` that looks like a misspelt ``wanted``, if one does."""
     return closest(wanted, [k for k in mapping if isinstance(k, str)], cutoff=0.75)
+
+
+def _names(mapping: SMap, key: str, owner: str, diags: Diagnostics) -> tuple[list[str], list[Origin]] | None:
+    """``inputs:``/``outputs:``: a module name or a non-empty list of them, each with where it was written."""
+    path = f"{owner}.{key}" if owner else key
+    value = mapping[key]
+    if isinstance(value, str):
+        return [value], [Origin(mapping.value_loc(key), path)]
+    if not isinstance(value, SList) or not value or not all(isinstance(v, str) for v in value):
+        _fail(diags, mapping.value_loc(key), path, f"'{key}' must be a module name or a non-empty list of "
+                                                  "module names")
+        return None
+    return list(value), [Origin(value.item_loc(i), f"{path}[{i}]") for i in range(len(value))]
 
 
 def _fail(diags: Diagnostics, loc: Loc, path: str, message: str, hint: str | None = None) -> None:
@@ -176,8 +200,19 @@ def _parse(root: Any, diags: Diagnostics, file: str | None) -> SpecDocument:
         if "type" not in body:
             _fail(diags, body.loc, name, f"module '{name}' has no 'type'")
             continue
-        doc.modules.append(ModuleEntry(name, body["type"], body, Origin(body.loc, name),
-                                       Origin(body.value_loc("type"), f"{name}.type")))
+        entry = ModuleEntry(name, body["type"], body, Origin(body.loc, name),
+                            Origin(body.value_loc("type"), f"{name}.type"))
+        if INPUTS_KEY in body:
+            names_of = _names(body, INPUTS_KEY, name, diags)
+            if names_of is None:
+                continue
+            entry.inputs, entry.input_origins = names_of
+            entry.inputs_origin = Origin(body.value_loc(INPUTS_KEY), f"{name}.{INPUTS_KEY}")
+        doc.modules.append(entry)
+    if "outputs" in space:
+        outputs = _names(space, "outputs", "", diags)
+        if outputs is not None:
+            doc.outputs, doc.output_origins = outputs
     for key in defined:
         if key not in seen and isinstance(space[key], SMap) and "type" in space[key]:
             diags.warning(Origin(space.key_loc(key), str(key)),

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from fgir.diagnostics import Diagnostic, FgirError, Loc, SpecIOError
+from fgir.limits import MAX_SPEC_BYTES, read_bounded
 from fgir.spec.yaml_errors import explain
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -35,7 +36,7 @@ _CORE_TAGS = {
 
 MAX_DEPTH = 64
 MAX_NODES = 100_000
-MAX_BYTES = 8 * 1024 * 1024
+MAX_BYTES = MAX_SPEC_BYTES
 
 
 class SMap(dict):
@@ -184,6 +185,21 @@ class _Builder:
         out.value_locs[key] = _mark_loc(self.file, value_node.start_mark)
 
 
+def _position_loc(file: str, text: str, position: int) -> Loc:
+    """The line and column of a character offset into ``text``."""
+    line = text.count("\n", 0, position) + 1
+    return Loc(file, line, position - (text.rfind("\n", 0, position) + 1) + 1)
+
+
+_CHARACTER_NAMES = {0: "a NUL byte", 0x1B: "an escape character", 0x7F: "a DEL character", 0xFEFF: "a byte-order mark"}
+
+
+def _bad_character(exc: yaml.reader.ReaderError) -> str:
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+    name = _CHARACTER_NAMES.get(code, "a control character")
+    return f"malformed YAML: {name} (U+{code:04X}) is not allowed in YAML text"
+
+
 def load_yaml_text(text: str, file: str = "<string>") -> Any:
     """Parse one YAML document into located Python data; raise FgirError on any problem."""
     if len(text) > MAX_BYTES:
@@ -196,8 +212,11 @@ def load_yaml_text(text: str, file: str = "<string>") -> Any:
         problem, hint, at = explain(exc, text)
         loc = Loc(file, *at) if at is not None else loc
         raise FgirError(Diagnostic(loc, "", f"malformed YAML: {problem}", hint=hint)) from None
+    except yaml.reader.ReaderError as exc:   # a character YAML does not allow: located where it is
+        raise FgirError(Diagnostic(_position_loc(file, text, exc.position), "", _bad_character(exc))) from None
     except yaml.YAMLError as exc:
-        raise FgirError(Diagnostic(Loc(file, 1, 1), "", f"malformed YAML: {exc}")) from None
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise FgirError(Diagnostic(Loc(file, 1, 1), "", f"malformed YAML: {first}")) from None
     except RecursionError:
         raise FgirError(Diagnostic(Loc(file, 1, 1), "",
                                    f"nesting deeper than {MAX_DEPTH} levels")) from None
@@ -208,17 +227,19 @@ def load_yaml_text(text: str, file: str = "<string>") -> Any:
     return builder.build(node)
 
 
+def read_spec_text(path: str | Path) -> str:
+    """The text of a spec file: a regular file (a FIFO or a device is refused from ``stat``, before any
+    read) of at most ``MAX_BYTES``, in UTF-8; a SpecIOError otherwise."""
+    path = Path(path)
+    data = read_bounded(path, MAX_BYTES, "spec")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecIOError(Diagnostic(Loc(str(path), line, col), "", f"not UTF-8 text ({exc.reason})")) from None
+
+
 def load_yaml_file(path: str | Path) -> Any:
     """Read and parse a spec file; a missing or unreadable file is a SpecIOError."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecIOError(Diagnostic(Loc(str(path)), "", "no such file")) from None
-    except IsADirectoryError:
-        raise SpecIOError(Diagnostic(Loc(str(path)), "", "is a directory, not a spec file")) from None
-    except UnicodeDecodeError as exc:
-        raise SpecIOError(Diagnostic(Loc(str(path)), "", f"not UTF-8 text ({exc.reason})")) from None
-    except OSError as exc:
-        raise SpecIOError(Diagnostic(Loc(str(path)), "", exc.strerror or str(exc))) from None
-    return load_yaml_text(text, str(path))
+    return load_yaml_text(read_spec_text(path), str(path))

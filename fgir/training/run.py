@@ -7,11 +7,12 @@ Prune specs start from the weights sliced out of ``init_model_file``), takes
 data (:mod:`fgir.data.sources`; without ``val`` a stratified ``val_fraction``
 of the data is held out, the same every time), trains (:mod:`.loop`) and
 writes ``output``, an fgir checkpoint that ``fgir compile --weights`` and
-``fgir.load_model`` read.  The run folder (``run_dir``; by default
-``output`` with the suffix ``.train``: ``best.pt`` → ``best.train/``) holds
-``checkpoint.pt`` (every epoch, and every ``save_every`` steps),
-``metrics.jsonl`` and ``recipe.json``; ``resume=True`` continues from its
-checkpoint, refusing one of a different run.
+``fgir.load_model`` read; it records the input and its preprocessing
+(:mod:`fgir.data.preprocess`), which ``fgir.load_model(output).preprocess``
+applies.  The run folder (``run_dir``; by default ``output`` with the suffix
+``.train``: ``best.pt`` → ``best.train/``) holds ``checkpoint.pt`` (every
+epoch, and every ``save_every`` steps), ``metrics.jsonl`` and ``recipe.json``;
+``resume=True`` continues from its checkpoint, refusing one of a different run.
 
 Example:
     >>> import fgir
@@ -25,20 +26,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from fgir.atomic import WriteError, open_append, write_atomic, write_error
 from fgir.data.sources import ImageSet, load_images, split
-from fgir.diagnostics import Diagnostic, FgirError, Loc
+from fgir.diagnostics import Diagnostic, FgirError, Loc, Note, Origin
 from fgir.spec.document import parse_document
 from fgir.spec.yaml_loader import load_yaml_text
 from fgir.training.loop import OnEpoch, Trainer
 from fgir.training.progress import MetricsLog, Progress
 from fgir.training.recipe import Recipe, TrainUsageError
 from fgir.training.sections import make_recipe
-from fgir.training.state import CHECKPOINT_NAME, METRICS_NAME, differences, read_state, truncate_lines, write_state
+from fgir.training.state import (CHECKPOINT_NAME, METRICS_NAME, differences, read_state, resume_run,
+                                 write_state)
 
 AUTO = "auto"
 
@@ -65,11 +69,12 @@ def _usage(flag: str, message: str, hint: str | None = None, where: str = "fgir 
 
 
 def _graph(spec: Any, input: str | None) -> Any:
-    import fgir
+    from fgir.api import compile
+    from fgir.ir.graph import Graph
 
-    if isinstance(spec, fgir.Graph):
-        return spec if spec.is_lowered and input is None else fgir.compile(spec, input=input)
-    return fgir.compile(spec, input=input)
+    if isinstance(spec, Graph):
+        return spec if spec.is_lowered and input is None else compile(spec, input=input)
+    return compile(spec, input=input)
 
 
 def _document(graph: Any) -> Any:
@@ -80,7 +85,19 @@ def _document(graph: Any) -> Any:
 
 
 def class_count(graph: Any) -> int:
-    """The number of classes a compiled network scores (its flat output); FgirError if it is no classifier."""
+    """The number of classes a compiled network scores (its flat output); FgirError if it is no classifier.
+
+    A network of several outputs (``outputs: [logits, aux]``) is refused, at its ``outputs:``: which
+    output is scored, and how an auxiliary head's loss is weighted, is a training recipe fgir does not
+    guess; train a spec with the one output to score (its weights load into the other by name)."""
+    if len(graph.outputs) > 1:
+        document = _document(graph)
+        origins = document.output_origins if document is not None else []
+        where = origins[0] if origins else Origin(Loc(graph.meta.get("spec", {}).get("file", "<spec>")), "")
+        raise FgirError(Diagnostic.at(where, f"the network has {len(graph.outputs)} outputs "
+                                             f"({', '.join(graph.output_names)}); fgir train trains a "
+                                             "classifier of one output",
+                                      hint="list the one output to train in 'outputs'"))
     out = graph.output.type
     if out is None or not out.is_flat:
         spec = graph.meta.get("spec", {}).get("file", "<spec>")
@@ -155,63 +172,116 @@ def train(spec: Any, output: str | Path | None = None, *, run_dir: str | Path | 
     """
     import torch
 
-    import fgir
-    from fgir.backends.torch.checkpoint import load_weights
+    from fgir import arguments as check
+    from fgir.api import save_model, to_torch
+    from fgir.backends.torch.checkpoint import attach_preprocess, load_weights
+    from fgir.data.preprocess import Preprocess
 
+    # the arguments first: a wrong one is an ArgumentError naming it, before anything is compiled or written
+    run_dir = check.optional_path(run_dir, "fgir.train", "run_dir")
+    weights = check.optional_path(weights, "fgir.train", "weights")
+    check.flag(resume, "fgir.train", "resume")
+    for name in ("data", "val"):
+        if isinstance(settings.get(name), (str, os.PathLike)):
+            check.path(settings[name], "fgir.train", name)
     graph = _graph(spec, input)
     recipe, warnings = make_recipe(_document(graph), settings, where)
     warnings = [*graph.meta.get("warnings", []), *warnings]
     device = resolve_device(recipe, where)
     train_set, val_set = _data(recipe, list(graph.meta["input"]), class_count(graph), where)
-    model = fgir.to_torch(graph, seed=recipe.seed)
+    model = to_torch(graph, seed=recipe.seed)
     # fine-tuning: a float network's weights lack a quantized one's ranges, calibrated then (QAT from float)
     if weights is not None and load_weights(model, Path(weights)):
         from fgir.backends.torch.calibrate import calibrate
 
         calibrate(model, [train_set.x[i:i + 64] for i in range(0, min(len(train_set), CALIBRATION_IMAGES), 64)])
+    # the checkpoint records how the inputs were prepared: a deployed model is fed as it was trained
+    attach_preprocess(model, Preprocess.of(recipe.mean, recipe.std, graph.meta["input"]))
     model.to(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     folder = Path(run_dir) if run_dir is not None else (Path(output).with_suffix(".train") if output else None)
     fingerprint = _fingerprint(recipe, graph, train_set, val_set, weights)
-    state = _prepare_folder(folder, resume, fingerprint, where)
+    state = _prepare_folder(folder, resume, fingerprint, where, warnings)
     metrics = MetricsLog(folder / METRICS_NAME if folder else None)
     trainer = Trainer(model, train_set, val_set, recipe, device, on_epoch=on_epoch,
                       progress=Progress(_stream(progress), recipe.epochs, recipe.log_every), metrics=metrics,
-                      save=(lambda t: write_state(folder / CHECKPOINT_NAME, {"fingerprint": fingerprint,
-                                                                             **t.state()})) if folder else None)
-    resumed_at = None
-    if state is not None:
-        trainer.restore(state)
-        truncate_lines(folder / METRICS_NAME, state["metrics_rows"])
-        metrics.rows = state["metrics_rows"]
-        resumed_at = trainer.step
+                      save=_Saver(folder / CHECKPOINT_NAME, fingerprint, state) if folder else None)
+    resumed_at = resume_run(trainer, metrics, folder, state)
     trainer.run()
     model.to("cpu")
     if output is not None:
-        fgir.save_model(model, output)
+        try:
+            save_model(model, output)
+        except WriteError as exc:
+            if folder is None:
+                raise
+            raise _kept(exc, folder / CHECKPOINT_NAME, f"the trained state is kept in this checkpoint (step "
+                                                       f"{trainer.step}): free some space and run again with "
+                                                       "--resume to write the model") from None
     return TrainResult(model, recipe, trainer.history, Path(output) if output else None, folder, warnings,
                        resumed_at)
 
 
+class _Saver:
+    """Writes the run's checkpoint; a write that fails says which checkpoint is kept (the last good one)."""
+
+    def __init__(self, path: Path, fingerprint: dict[str, Any], resumed: dict[str, Any] | None) -> None:
+        self.path, self.fingerprint = path, fingerprint
+        self.last = (resumed["epoch"], resumed["step"]) if resumed else None
+
+    def __call__(self, trainer: Trainer) -> None:
+        try:
+            write_state(self.path, {"fingerprint": self.fingerprint, **trainer.state()})
+        except WriteError as exc:
+            if self.last is None:
+                raise _kept(exc, self.path, "no checkpoint was written before this one: the run cannot be "
+                                            "resumed") from None
+            epoch, step = self.last
+            raise _kept(exc, self.path, f"the last good checkpoint (epoch {epoch}, step {step}) is kept: "
+                                        "--resume continues from it") from None
+        self.last = (trainer.epoch, trainer.step)
+
+
+def _kept(exc: WriteError, path: Path, what: str) -> WriteError:
+    """``exc`` with a note saying what the failed write left in place."""
+    first, *rest = exc.diagnostics
+    return WriteError([replace(first, notes=(*first.notes, Note(Loc(str(path)), what))), *rest])
+
+
+def _fresh_folder(folder: Path, fingerprint: dict[str, Any]) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(folder, exc) from None
+    (folder / METRICS_NAME).unlink(missing_ok=True)   # a link there goes, never followed
+    text = json.dumps(fingerprint, indent=2) + "\n"
+    write_atomic(folder / "recipe.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def _prepare_folder(folder: Path | None, resume: bool, fingerprint: dict[str, Any],
-                    where: str) -> dict[str, Any] | None:
-    """The checkpoint to resume from (None: a fresh run); refuses to mix runs."""
+                    where: str, warnings: list[str] | None = None) -> dict[str, Any] | None:
+    """The checkpoint to resume from (None: a fresh run); refuses to mix runs.  A run killed before its
+    first checkpoint is started over when resumed, with a note in ``warnings``."""
     if folder is None:
         if resume:
             raise _usage("--resume", "there is no run folder to resume from", "give -o or --run-dir", where)
         return None
     checkpoint = folder / CHECKPOINT_NAME
     if not resume:
-        if checkpoint.exists():
+        if os.path.lexists(checkpoint):
             raise TrainUsageError(Diagnostic(Loc(str(checkpoint)), "", "holds the checkpoint of an earlier run",
                                              hint="--resume continues it; remove the folder to start over"))
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / METRICS_NAME).unlink(missing_ok=True)
-        (folder / "recipe.json").write_text(json.dumps(fingerprint, indent=2) + "\n", encoding="utf-8")
+        _fresh_folder(folder, fingerprint)
         return None
-    if not checkpoint.exists():
-        raise _usage("--resume", f"nothing to resume: {checkpoint} does not exist", where=where)
+    if not os.path.lexists(checkpoint):
+        if not folder.is_dir():
+            raise _usage("--resume", f"nothing to resume: {checkpoint} does not exist", where=where)
+        _fresh_folder(folder, fingerprint)
+        if warnings is not None:
+            warnings.append(str(Diagnostic(Loc(str(folder)), "", "holds no checkpoint (the run stopped before its "
+                                                                 "first): starting over", severity="note")))
+        return None
     state = read_state(checkpoint)
     changed = differences(state["fingerprint"], fingerprint)
     if changed:
@@ -219,6 +289,7 @@ def _prepare_folder(folder: Path | None, resume: bool, fingerprint: dict[str, An
                                          "in " + ", ".join(changed),
                                          hint="resume with the same spec, data and settings, or remove the "
                                               "folder to start over"))
+    os.close(open_append(folder / METRICS_NAME))   # the log resumed is a regular file, not a link or a FIFO
     return state
 
 

@@ -26,7 +26,7 @@ from fgir.viz.model import Group, View, build_view
 OUTPUT_ID = "(output)"
 ERROR = "#c01c28"
 FILL = {"conv": "#d6e6f5", "norm": "#fff4cc", "activation": "#dcefd5", "dense": "#fde4cc",
-        "pool": "#efdcea", "join": "#ffffff", "input": "#ffffff"}   # by the op schema's kind
+        "pool": "#efdcea", "join": "#ffffff", "input": "#ffffff"}   # by the op schema's role
 OTHER_FILL = "#eeeeee"
 # (kept channels, dense width, which side) as apply_prune records them (fgir.ir.pruning)
 PRUNE_KEYS = [(KEEP_OUT, DENSE_OUT, "out "), (KEEP_IN, DENSE_IN, "in ")]
@@ -207,7 +207,7 @@ class _Writer:
             rows.append(_small(local))
         rows += _badges(node.meta)
         rows += _error_lines(errors, f"{node.op} '{name}' ")
-        fill = BLOCK_FILL if node.is_block else FILL.get(OPS[node.op].kind if node.op in OPS else "", OTHER_FILL)
+        fill = BLOCK_FILL if node.is_block else FILL.get(OPS[node.op].role if node.op in OPS else "", OTHER_FILL)
         attrs = {"label": "<" + "<BR/>".join(rows) + ">", "fillcolor": quote(fill)}
         if node.is_block:
             attrs["style"] = '"filled,bold"'

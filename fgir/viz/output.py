@@ -1,7 +1,7 @@
 """Turn a :class:`~fgir.viz.dot.Picture` into a file: .dot, .svg, .png or a self-contained .html.
 
 SVG and PNG are laid out by Graphviz's ``dot`` program through the ``graphviz``
-package (``pip install 'fgir[viz]'``, ``apt-get install graphviz``); .dot needs
+package (``pip install graphviz (fgir's viz extra)``, ``apt-get install graphviz``); .dot needs
 neither.  Files are written atomically: a reader never sees half a picture.
 
 Example:
@@ -38,7 +38,7 @@ def check_renderer(suffix: str) -> None:
         import graphviz  # noqa: F401
     except ImportError:
         raise SpecIOError(Diagnostic(GRAPHVIZ, "", f"writing {suffix} needs the graphviz Python "
-                                     "package", hint="pip install 'fgir[viz]', or write .dot"
+                                     "package", hint="pip install graphviz (fgir's viz extra), or write .dot"
                                      )) from None
     if shutil.which("dot") is None:
         raise SpecIOError(Diagnostic(GRAPHVIZ, "", f"writing {suffix} needs Graphviz's 'dot' "

@@ -22,8 +22,8 @@ from typing import Any, Callable
 import numpy as np
 
 from fgir.backends.onnx.emitter import Emitter, where
-from fgir.backends.onnx.quant import (bias_apart, bias_grid, emit_point, input_scale, quantized_bias,
-                                     quantized_weight)
+from fgir.backends.onnx.quant import (bias_apart, bias_grid, emit_point, emit_quantized_linear, input_scale,
+                                     quantized_bias, quantized_weight)
 from fgir.backends.onnx.weights import batch_norm_affine, batch_norm_fold_float32, fold_batch_norm
 from fgir.ir.graph import Node
 from fgir.ir.patterns import is_point
@@ -138,6 +138,10 @@ def _adaptive_avg_pool(em: Emitter, node: Node, xs: list[str]) -> str:
 
 
 def _linear(em: Emitter, node: Node, xs: list[str]) -> str:
+    if weight_bits(node) < FLOAT_BITS:    # QGemm in ONNX Runtime (onnx.quant)
+        return emit_quantized_linear(em, node, xs[0])
+    if not em.input_type(node).is_flat:   # Gemm is 2-D only: MatMul and Add (tokens, channels last)
+        return rules_sequence.linear_on_tokens(em, node, xs)
     inputs = [xs[0], em.param(f"{node.name}.weight", em.weights[f"{node.name}.weight"])]
     if node.attrs["bias"]:
         inputs.append(em.param(f"{node.name}.bias", em.weights[f"{node.name}.bias"]))
@@ -180,7 +184,9 @@ LOWERINGS: dict[str, Callable[[Emitter, Node, list[str]], str]] = {
     "hard_sigmoid": lambda em, node, xs: em.op("HardSigmoid", xs, node, alpha=1.0 / 6.0, beta=0.5),
     "hard_swish": lambda em, node, xs: em.op("HardSwish", xs, node),
     "max_pool2d": _pool("MaxPool"),
-    "avg_pool2d": _pool("AveragePool", count_include_pad=1),   # torch's default counts the padding
+    # count_include_pad: torch's default (1) counts the padding in the mean
+    "avg_pool2d": lambda em, node, xs: _pool(
+        "AveragePool", count_include_pad=int(node.attrs["count_include_pad"]))(em, node, xs),
     "adaptive_avg_pool2d": _adaptive_avg_pool,
     "flatten": lambda em, node, xs: em.op("Flatten", xs, node, axis=1),
     "linear": _linear,
@@ -189,9 +195,25 @@ LOWERINGS: dict[str, Callable[[Emitter, Node, list[str]], str]] = {
     "identity": _passthrough,
     "add": lambda em, node, xs: em.op("Add", xs, node),
     "mul": lambda em, node, xs: em.op("Mul", xs, node),
-    "concat": lambda em, node, xs: em.op("Concat", xs, node, axis=1),
+    "concat": lambda em, node, xs: em.op("Concat", xs, node, axis=node.attrs["dim"]),
     "quantize": lambda em, node, xs: emit_point(em, node, xs[0]),
 }
 
 # --keep-bn: BatchNormalization nodes instead of folding
 KEEP_BN: dict[str, Callable[[Emitter, Node, list[str]], str]] = {"batch_norm": _batch_norm_node}
+
+# the op groups kept in modules of their own (they may import this module's helpers: hence at the end)
+from fgir.backends import plugin_rules  # noqa: E402
+from fgir.backends.onnx import rules_sequence, rules_vision  # noqa: E402
+
+LOWERINGS.update(rules_vision.LOWERINGS)
+LOWERINGS.update(rules_sequence.LOWERINGS)
+
+
+def adopt_plugin_rule(op: str, rule: Callable[[Emitter, Node, list[str]], str]) -> None:
+    """Take a plugin op's ONNX rule."""
+    LOWERINGS[op] = rule
+
+
+for _op, _rule in plugin_rules.PLUGIN_ONNX.items():   # ops registered before onnx was imported
+    adopt_plugin_rule(_op, _rule)

@@ -21,7 +21,7 @@ import numpy as np
 
 from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.ir.graph import Graph, Node
-from fgir.ir.ops import OPS
+from fgir.ir.ops import OPS, weight_key
 
 # torch counts BatchNorm updates in a buffer that inference never reads: accepted, never required
 OPTIONAL_SUFFIXES = (".num_batches_tracked",)
@@ -38,7 +38,7 @@ class Expected:
 
 def expected_weights(graph: Graph) -> dict[str, Expected]:
     """Every tensor the lowered graph reads, by ``state_dict`` name (its op schema's weights)."""
-    return {f"{node.name}.{w.name}": Expected(w.shape, node, w.aux)
+    return {weight_key(node.name, w): Expected(w.shape, node, w.aux)
             for node in graph for w in OPS[node.op].weights(node.attrs)}
 
 

@@ -22,24 +22,35 @@ import torch.fx
 from torch import nn
 
 from fgir.backends.torch.init import initialise
-from fgir.backends.torch.quant import QuantConv2d
-from fgir.backends.torch.rules import RULES, FunctionRule, InputRule, ModuleRule
+from fgir.backends.torch.quant import QUANTIZED_LAYERS
+from fgir.backends.torch.rules import RULES, FunctionRule, InputRule, ModuleRule, ParameterRule
 from fgir.ir.graph import Graph, Node
 from fgir.ir.patterns import is_point, norm_folds, point_source
 
 
-def _place(root: nn.Module, path: str, module: nn.Module) -> None:
+def _place(root: nn.Module, path: str, module: nn.Module | nn.Parameter) -> None:
     *parents, leaf = path.split(".")
     holder = root
     for part in parents:
         if not hasattr(holder, part):
             holder.add_module(part, nn.Module())
         holder = getattr(holder, part)
-    holder.add_module(leaf, module)
+    if isinstance(module, nn.Parameter):   # a node's own tensor: a parameter of the module above it
+        holder.register_parameter(leaf, module)
+    else:
+        holder.add_module(leaf, module)
 
 
-def build_module(graph: Graph, seed: int | None = None) -> torch.fx.GraphModule:
-    """The ``nn.Module`` for a lowered graph; ``seed`` makes its initial weights reproducible."""
+OUTPUT_FORMS = ("tuple", "dict")
+
+
+def build_module(graph: Graph, seed: int | None = None, outputs: str = "tuple") -> torch.fx.GraphModule:
+    """The ``nn.Module`` for a lowered graph; ``seed`` makes its initial weights reproducible.
+
+    A network of several outputs (``outputs: [logits, aux]``) returns them as a tuple in that order,
+    or with ``outputs="dict"`` as a dict by name; one output is returned as it is either way."""
+    if outputs not in OUTPUT_FORMS:
+        raise ValueError(f"outputs '{outputs}': expected one of {', '.join(OUTPUT_FORMS)}")
     if not graph.is_lowered:
         raise ValueError("build_module needs a lowered graph (fgir.compile gives one)")
     generator_state = torch.random.get_rng_state()
@@ -51,7 +62,13 @@ def build_module(graph: Graph, seed: int | None = None) -> torch.fx.GraphModule:
         values: dict[str, torch.fx.Node] = {}
         for node in graph:
             values[node.name] = _emit(node, values, root, fx_graph)
-        fx_graph.output(values[graph.output.name])
+        results = [values[node.name] for node in graph.outputs]
+        if len(results) == 1:
+            fx_graph.output(results[0])
+        elif outputs == "dict":
+            fx_graph.output(dict(zip(graph.output_names, results)))
+        else:
+            fx_graph.output(tuple(results))
         _attach_quantized_convs(root, graph)
         initialise(root, graph)
     finally:
@@ -65,11 +82,11 @@ def build_module(graph: Graph, seed: int | None = None) -> torch.fx.GraphModule:
 
 
 def _attach_quantized_convs(root: nn.Module, graph: Graph) -> None:
-    """Tell each quantized conv its input's quantization point and the BatchNorm it folds."""
+    """Tell each quantized conv (or linear) its input's quantization point and the BatchNorm it folds."""
     folds = norm_folds(graph)
     for node in graph:
         module = root.get_submodule(node.name) if _has_module(node) else None
-        if isinstance(module, QuantConv2d):
+        if isinstance(module, QUANTIZED_LAYERS):
             source = node.inputs[0]
             point = root.get_submodule(point_source(source).name) if is_point(source) else None
             norm = folds.get(node.name)
@@ -98,6 +115,9 @@ def _emit(node: Node, values: dict[str, torch.fx.Node], root: nn.Module,
         return fx_graph.placeholder("x")
     if isinstance(rule, FunctionRule):
         return fx_graph.call_function(rule.fn, ((list(args),) if rule.packed else args) + rule.extra(node))
+    if isinstance(rule, ParameterRule):
+        _place(root, node.name, nn.Parameter(rule.make(node)))
+        return fx_graph.call_function(rule.fn, args + (fx_graph.get_attr(node.name),) + rule.extra(node))
     assert isinstance(rule, ModuleRule)
     _place(root, node.name, rule.build(node))
     return fx_graph.call_module(node.name, args)

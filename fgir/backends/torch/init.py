@@ -1,7 +1,7 @@
 """Fresh weights as a network's family initialises them (the IR's ``init_schemes``, by family).
 
 ``lower_blocks`` records which family each block follows and each family's
-scheme: ``"<op kind>.<weight>"`` → ``[method, params]`` (``fgir.blocks.family.Init``).
+scheme: ``"<op role>.<weight>"`` → ``[method, params]`` (``fgir.blocks.family.Init``).
 A node takes the scheme of its innermost block that has a family, else the
 network's; a tensor its scheme does not name keeps torch's default.
 
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from fgir.ir.graph import Graph
-from fgir.ir.ops import OPS
+from fgir.ir.ops import OPS, weight_key
 
 METHODS: dict[str, Callable[[torch.Tensor, dict[str, Any]], torch.Tensor]] = {
     "kaiming_normal": lambda t, p: nn.init.kaiming_normal_(t, mode=p.get("mode", "fan_in"),
@@ -48,8 +48,8 @@ def initialise(root: nn.Module, graph: Graph) -> None:
             continue
         schema = OPS[node.op]
         for weight in schema.weights(node.attrs):
-            rule = scheme.get(f"{schema.kind}.{weight.name}")
+            rule = scheme.get(f"{schema.role}.{weight.name}")
             if rule is not None:
                 method, params = rule
-                METHODS[method](root.get_submodule(node.name).get_parameter(weight.name)
-                                if not weight.buffer else root.get_buffer(f"{node.name}.{weight.name}"), params)
+                key = weight_key(node.name, weight)
+                METHODS[method](root.get_buffer(key) if weight.buffer else root.get_parameter(key), params)

@@ -19,7 +19,7 @@ import torch
 from fgir.backends.torch.checkpoint import load_weights_only
 from fgir.diagnostics import Diagnostic, FgirError, Origin, SpecIOError
 from fgir.ir.graph import Graph, Node
-from fgir.ir.ops import OPS, Identity, Weight
+from fgir.ir.ops import OPS, Identity, Weight, weight_key
 from fgir.ir.pruning import KEEP_IN, KEEP_OUT, SELECTION, dense_attrs, kept_positions
 from fgir.weights_files import spec_relative
 
@@ -80,11 +80,11 @@ class _Slicer:
         schema = OPS[node.op]
         weights = schema.weights(node.attrs)
         if node.meta.get(SELECTION):
-            out.update({f"{node.name}.{w.name}": _identity(w, node) for w in weights})
+            out.update({weight_key(node.name, w): _identity(w, node) for w in weights})
             return
         dense_shapes = {w.name: w.shape for w in schema.weights(dense_attrs(node))}
         for weight in weights:
-            key = f"{node.name}.{weight.name}"
+            key = weight_key(node.name, weight)
             if weight.aux and key not in self.dense:
                 continue    # a quantizer's range a float checkpoint lacks: it starts fresh (or is calibrated)
             value = self.tensor(key, dense_shapes[weight.name])
@@ -132,7 +132,7 @@ def load_pruned_weights(module: torch.nn.Module, graph: Graph,
                            origin, path)
     missing, unexpected = module.load_state_dict(sliced, strict=False)
     # quantizers' ranges may start fresh; torch's BN update counter is state inference never reads
-    ranges = {f"{n.name}.{w.name}" for n in graph for w in OPS[n.op].weights(n.attrs) if w.aux}
+    ranges = {weight_key(n.name, w) for n in graph for w in OPS[n.op].weights(n.attrs) if w.aux}
     leftover = [k for k in missing if k not in ranges and not k.endswith(TORCH_ONLY)]
     if leftover or unexpected:
         raise RuntimeError(f"pruned weights do not fit the module: missing {leftover}, "

@@ -2,7 +2,8 @@
 
 A :class:`ModuleRule` builds an ``nn.Module`` that sits at the node's scope path
 (so ``state_dict`` keys are the scope names); a :class:`FunctionRule` calls a
-function in the generated ``forward``.  Parameter tensors are the schema's
+function in the generated ``forward``; a :class:`ParameterRule` holds the node's
+one tensor as a parameter at its scope path and calls a function on it.  Parameter tensors are the schema's
 (``fgir.ir.ops``), with the same names and shapes.
 
 Example:
@@ -20,7 +21,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from fgir.backends.torch.quant import FakeQuantize, FoldedBatchNorm2d, QuantConv2d
+from fgir.backends.torch.quant import FakeQuantize, FoldedBatchNorm2d, QuantConv2d, QuantLinear
 from fgir.ir.graph import Node
 from fgir.quant.scheme import FLOAT_BITS, activation_bits, weight_bits
 
@@ -35,6 +36,17 @@ class FunctionRule:
     fn: Callable[..., Any]
     extra: Callable[[Node], tuple] = lambda node: ()   # arguments after the inputs
     packed: bool = False                                 # the inputs go in as one list (torch.cat)
+
+
+@dataclass(frozen=True)
+class ParameterRule:
+    """An op whose one tensor is the node's own (its weight named ``""``): an ``nn.Parameter`` at the node's
+    path on the parent module, so its ``state_dict`` key is the path (torchvision's ``class_token``), read
+    with ``get_attr`` and passed to ``fn`` after the inputs."""
+
+    make: Callable[[Node], torch.Tensor]                 # the fresh tensor
+    fn: Callable[..., Any]
+    extra: Callable[[Node], tuple] = lambda node: ()   # arguments after the inputs and the tensor
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,13 @@ def _conv(node: Node) -> nn.Module:
     if weight_bits(node) < FLOAT_BITS or activation_bits(node) < FLOAT_BITS:   # annotated by apply_quant
         return QuantConv2d(*args, w_bits=weight_bits(node), a_bits=activation_bits(node))
     return nn.Conv2d(*args)
+
+
+def _linear(node: Node) -> nn.Module:
+    args = (node.attrs["in_features"], node.attrs["out_features"], node.attrs["bias"])
+    if weight_bits(node) < FLOAT_BITS or activation_bits(node) < FLOAT_BITS:   # annotated by apply_quant
+        return QuantLinear(*args, w_bits=weight_bits(node), a_bits=activation_bits(node))
+    return nn.Linear(*args)
 
 
 class StochasticDepth(nn.Module):
@@ -94,7 +113,7 @@ def _pool(cls: type[nn.Module], **extra: Any) -> ModuleRule:
                                     _pair(n.attrs["padding"]), **extra))
 
 
-RULES: dict[str, ModuleRule | FunctionRule | InputRule] = {
+RULES: dict[str, ModuleRule | FunctionRule | ParameterRule | InputRule] = {
     "input": InputRule(),
     "conv2d": ModuleRule(_conv),
     "batch_norm": ModuleRule(_batch_norm),
@@ -105,15 +124,33 @@ RULES: dict[str, ModuleRule | FunctionRule | InputRule] = {
     "hard_sigmoid": ModuleRule(lambda n: nn.Hardsigmoid()),
     "hard_swish": ModuleRule(lambda n: nn.Hardswish()),
     "max_pool2d": _pool(nn.MaxPool2d),
-    "avg_pool2d": _pool(nn.AvgPool2d),
+    "avg_pool2d": ModuleRule(lambda n: nn.AvgPool2d(_pair(n.attrs["kernel_size"]), _pair(n.attrs["stride"]),
+                                                    _pair(n.attrs["padding"]),
+                                                    count_include_pad=n.attrs["count_include_pad"])),
     "adaptive_avg_pool2d": ModuleRule(lambda n: nn.AdaptiveAvgPool2d(_pair(n.attrs["output_size"]))),
     "flatten": FunctionRule(torch.flatten, lambda n: (1,)),
-    "linear": ModuleRule(lambda n: nn.Linear(n.attrs["in_features"], n.attrs["out_features"], n.attrs["bias"])),
+    "linear": ModuleRule(_linear),
     "dropout": ModuleRule(lambda n: nn.Dropout(n.attrs["p"])),
     "stochastic_depth": ModuleRule(lambda n: StochasticDepth(n.attrs["p"], n.attrs["mode"])),
     "identity": ModuleRule(lambda n: nn.Identity()),
     "add": FunctionRule(operator.add),
     "mul": FunctionRule(operator.mul),
-    "concat": FunctionRule(torch.cat, lambda n: (1,), packed=True),
+    "concat": FunctionRule(torch.cat, lambda n: (n.attrs["dim"],), packed=True),
     "quantize": ModuleRule(_quantize),
 }
+
+# the op groups kept in modules of their own (they import this module's rule classes: hence at the end)
+from fgir.backends import plugin_rules  # noqa: E402
+from fgir.backends.torch import rules_sequence, rules_vision  # noqa: E402
+
+RULES.update(rules_vision.RULES)
+RULES.update(rules_sequence.RULES)
+
+
+def adopt_plugin_rule(op: str, rule: Any) -> None:
+    """Take a plugin op's torch rule: a rule object, or a function building its ``nn.Module``."""
+    RULES[op] = rule if isinstance(rule, (ModuleRule, FunctionRule, ParameterRule)) else ModuleRule(rule)
+
+
+for _op, _rule in plugin_rules.PLUGIN_TORCH.items():   # ops registered before torch was imported
+    adopt_plugin_rule(_op, _rule)

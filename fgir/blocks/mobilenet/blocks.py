@@ -5,7 +5,8 @@
   squeeze-excitation (MobileNetV3's, on the expanded width), and the linear 1x1 projection
   with its BatchNorm as two children; the input is added when stride is 1 and widths agree.
 * ``InvertedResidualV3`` is torchvision's ``mobilenetv3.InvertedResidual`` (child ``block``,
-  every BN eps 0.001, momentum 0.01), written with the arguments of its config table.
+  every BN eps 0.001, momentum 0.01), written with the arguments of its config table (``dilation``
+  > 1: the depthwise conv dilated, with stride 1).
 * ``InvertedResidualStage`` is ``depth`` InvertedResiduals, the first one changing width and
   resolution: the unit a ProxylessNAS / Once-for-All search varies (depth, expand ratio,
   kernel size, width), each a typed argument and so a search target.
@@ -86,14 +87,17 @@ class InvertedResidualV3(_Residual):
 
     def constructor(self, in_channels: Width = REQUIRED, kernel_size: Count = REQUIRED,
                     expanded_channels: Width = REQUIRED, out_channels: Width = REQUIRED, se: bool = False,
-                    activation: Literal["ReLU", "Hardswish"] = "ReLU", stride: Stride = 1) -> None:
+                    activation: Literal["ReLU", "Hardswish"] = "ReLU", stride: Stride = 1,
+                    dilation: Count = 1) -> None:
         check_odd_kernel(self, kernel_size)
-        self.use_res_connect = stride == 1 and in_channels == out_channels
+        self.use_res_connect = stride == 1 and in_channels == out_channels   # the row's stride, as torchvision
         layers = []
         if expanded_channels != in_channels:   # expansion only when the width changes
             layers.append(ConvBNActivation(in_channels, expanded_channels, 1, activation=activation, **V3_NORM))
-        layers.append(ConvBNActivation(expanded_channels, expanded_channels, kernel_size, stride,
-                                       groups=expanded_channels, activation=activation, **V3_NORM))
+        # a dilated row (torchvision's dilated=True) keeps the resolution: its depthwise conv has stride 1
+        layers.append(ConvBNActivation(expanded_channels, expanded_channels, kernel_size,
+                                       1 if dilation > 1 else stride, groups=expanded_channels,
+                                       activation=activation, dilation=dilation, **V3_NORM))
         if se:   # on the expanded width, after the depthwise
             layers.append(SqueezeExcitation(expanded_channels, squeeze_width(expanded_channels),
                                             "ReLU", "Hardsigmoid"))

@@ -19,7 +19,7 @@ from typing import Literal
 from fgir.blocks.argtypes import REQUIRED, Width
 from fgir.blocks.common import ConvBNActivation, make_divisible
 from fgir.blocks.layers import ACTIVATIONS, AdaptiveAvgPool2d, Dropout, Flatten, Linear
-from fgir.blocks.module import Sequential
+from fgir.blocks.module import Module, Sequential
 from fgir.blocks.registry import register_block
 from fgir.blocks.mobilenet.blocks import InvertedResidual, InvertedResidualV3
 from fgir.blocks.mobilenet.conventions import V3_NORM, MobileNetFamilyBlock
@@ -48,6 +48,21 @@ V3_SETTINGS = {
               (96, 5, 576, 96, True, "Hardswish", 1)],
 }
 V3_LAST_CHANNEL = {"large": 1280, "small": 1024}   # the classifier's hidden width
+
+
+def v3_features(arch: str, dilated: bool = False) -> list[Module]:
+    """The layers of torchvision's ``mobilenet_v3_<arch>(dilated=...).features``: stem, the table's blocks,
+    1x1 conv;
+    ``dilated`` gives the last stage (the rows from the last stride 2 on) dilation 2 and stride 1."""
+    setting = V3_SETTINGS[arch]
+    last_stage = max(i for i, row in enumerate(setting) if row[-1] == 2)
+    layers = [ConvBNActivation(3, setting[0][0], 3, 2, activation="Hardswish", **V3_NORM)]
+    for i, (inp, kernel, expanded, out, se, activation, stride) in enumerate(setting):
+        dilation = 2 if dilated and i >= last_stage else 1
+        layers.append(InvertedResidualV3(inp, kernel, expanded, out, se, activation, stride, dilation))
+    last_in = setting[-1][3]
+    layers.append(ConvBNActivation(last_in, 6 * last_in, 1, activation="Hardswish", **V3_NORM))
+    return layers
 
 
 @register_block
@@ -81,13 +96,8 @@ class MobileNetV3(MobileNetFamilyBlock):
     input_size = 224
 
     def constructor(self, arch: Literal["large", "small"] = REQUIRED, num_class: Width = 1000) -> None:
-        setting = V3_SETTINGS[arch]
-        layers = [ConvBNActivation(3, setting[0][0], 3, 2, activation="Hardswish", **V3_NORM)]
-        for inp, kernel, expanded, out, se, activation, stride in setting:
-            layers.append(InvertedResidualV3(inp, kernel, expanded, out, se, activation, stride))
-        last_in = setting[-1][3]
-        layers.append(ConvBNActivation(last_in, 6 * last_in, 1, activation="Hardswish", **V3_NORM))
-        self.features = Sequential(*layers)
+        self.features = Sequential(*v3_features(arch))
+        last_in = V3_SETTINGS[arch][-1][3]
         self.avgpool = AdaptiveAvgPool2d(1)
         self.flatten = Flatten()
         hidden = make_divisible(V3_LAST_CHANNEL[arch])

@@ -1,4 +1,4 @@
-"""Process types: modules that transform the network built before them (SEMANTICS.md).
+"""Process types: modules that transform the network built before them (docs/semantics.md).
 
 Their arguments are validated here; ``apply_quant`` and ``apply_prune`` apply them.
 """

@@ -1,4 +1,4 @@
-"""The Quant process: per-layer weight and activation bit widths (SEMANTICS.md); ``apply_quant`` applies it."""
+"""The Quant process: per-layer weight and activation bit widths (docs/semantics.md); ``apply_quant`` applies it."""
 
 from __future__ import annotations
 

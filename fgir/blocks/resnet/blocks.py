@@ -1,6 +1,6 @@
 """The ResNet family's blocks: the stems, BasicBlock and BottleneckBlock.
 
-What each builds is fixed by SEMANTICS.md; layer names follow torchvision
+What each builds is fixed by docs/semantics.md; layer names follow torchvision
 (``conv1``, ``bn1``, ``downsample.0``) so torchvision checkpoints load without
 remapping.
 """

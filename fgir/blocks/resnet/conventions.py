@@ -2,7 +2,7 @@
 
 * Initialisation (torchvision's ``ResNet``): convolutions Kaiming-normal, fan-out,
   for ReLU; BatchNorm weight 1, bias 0; the classifier keeps torch's default.
-* Quantization (SEMANTICS.md): a ``Quant`` process's bit lists map onto every
+* Quantization (docs/semantics.md): a ``Quant`` process's bit lists map onto every
   convolution but the stem's, in graph order: within a block conv1, conv2
   (conv3), then the shortcut's conv.
 * Naming: a stage starts at each block whose stride is not 1, so blocks are

@@ -2,7 +2,7 @@
 
 ``chn_node_mask`` has one row for the stem output and one per stage (every
 block and shortcut of a stage shares it, because residual adds tie their
-widths); ``chn_mask`` one row per block, for its conv1 output (SEMANTICS.md).
+widths); ``chn_mask`` one row per block, for its conv1 output (docs/semantics.md).
 Block b reads the row of its input tensor: conv1 and the shortcut take it as
 input; conv1 writes ``chn_mask[b]``; conv2 and the shortcut write the row of
 the block's own stage.
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from fgir.blocks.layers import BatchNorm2d, Conv2d
 from fgir.ir.node import Node
 from fgir.ir.ops import OPS, ChannelRule
+from fgir.ir.ops.channel_rules import PASS
 from fgir.ir.pruning import DENSE_IN, DENSE_OUT, KEEP_IN, KEEP_OUT, SELECTION, Mask, PrunePlan, Report
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def _rule(node: Node) -> ChannelRule:
 
 
 def _produces(node: Node) -> bool:
-    return _rule(node) is ChannelRule.PRODUCE
+    return _rule(node).produces
 
 
 def _residual_blocks(graph: "Graph") -> list["BlockInfo"]:
@@ -50,7 +51,7 @@ def _residual_blocks(graph: "Graph") -> list["BlockInfo"]:
 
 
 def _block_add(graph: "Graph", block: "BlockInfo") -> Node:
-    return next(graph[n] for n in block.nodes if _rule(graph[n]) is ChannelRule.TIE)
+    return next(graph[n] for n in block.nodes if _rule(graph[n]).ties)
 
 
 def _convs(graph: "Graph", names: list[str]) -> list[Node]:
@@ -133,7 +134,7 @@ def _reaches_block_input(source: Node) -> bool:
     while len(node.users) == 1:
         if _produces(node):
             return False
-        if _rule(node) is not ChannelRule.PASS:
+        if _rule(node) is not PASS:
             return True
         node = node.inputs[0]
     return True

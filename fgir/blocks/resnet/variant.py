@@ -3,7 +3,7 @@
 VariantLayer is written exactly the way a user block is (see
 ``examples/user_blocks/``): a constructor over its searchable codes that
 builds itself from :class:`Repeat`.  Unlike the guide's snippet it starts
-from ``in_plane`` (SEMANTICS.md), and it checks its final width.
+from ``in_plane`` (docs/semantics.md), and it checks its final width.
 """
 
 from __future__ import annotations

@@ -11,12 +11,12 @@ Example:
 
 from __future__ import annotations
 
-from fgir.ir.ops.schema import OpSchema, Sign
+from fgir.ir.ops.schema import OpSchema, Sign, Trait
 
 
 def activation(name: str, layer: str, sign: Sign = Sign.ANY, quant_role: str | None = None) -> OpSchema:
     """An activation op; ``layer`` is the torch.nn-style layer that specs write (``type: ReLU``)."""
-    return OpSchema(name, "activation", lambda a: name, layer=layer, sign=sign, quant_role=quant_role)
+    return OpSchema(name, {Trait.ACTIVATION, Trait.ELEMENTWISE}, lambda a: name, layer=layer, sign=sign, quant_role=quant_role)
 
 
 SCHEMAS = [activation("relu", "ReLU", Sign.NON_NEGATIVE, "clamp"),

@@ -16,18 +16,19 @@ Example:
 
 from __future__ import annotations
 
-from fgir.ir.ops.schema import (Attr, Attrs, ChannelRule, Identity, OpSchema, Problem, Weight,
-                                needs_spatial, pair_text, spatial_out, stride_text, width_text)
+from fgir.ir.ops.channel_rules import DEPTHWISE, GROUPED, PRODUCE, ChannelRule
+from fgir.ir.ops.schema import (Attr, Attrs, Identity, OpSchema, Problem, Trait, Weight, needs_spatial, pair_text,
+                                spatial_out, stride_text, width_text)
 from fgir.ir.types import TensorType
 
 
 def channel_rule(a: Attrs) -> ChannelRule:
     groups = a["groups"]
     if groups == 1:
-        return ChannelRule.PRODUCE
+        return PRODUCE
     if groups == a["out_channels"] and a["in_channels"] in (groups, None):
-        return ChannelRule.DEPTHWISE
-    return ChannelRule.GROUPED
+        return DEPTHWISE
+    return GROUPED
 
 
 def _check(a: Attrs, ins: list[TensorType]) -> list[Problem]:
@@ -43,7 +44,7 @@ def _check(a: Attrs, ins: list[TensorType]) -> list[Problem]:
 
 def _weights(a: Attrs) -> list[Weight]:
     kh, kw = a["kernel_size"]
-    plain = channel_rule(a) is ChannelRule.PRODUCE
+    plain = channel_rule(a) is PRODUCE
     out = [Weight("weight", (a["out_channels"], a["in_channels"] // a["groups"], kh, kw), out_axis=0,
                   in_axis=1 if plain else None, identity=Identity.ONE_HOT)]
     if a["bias"]:
@@ -58,7 +59,7 @@ def _macs(a: Attrs, ins: list[TensorType], out: TensorType) -> int:
 
 def _with_widths(a: Attrs, in_channels: int | None, out_channels: int | None) -> Attrs:
     out = {**a}
-    if channel_rule(a) is ChannelRule.DEPTHWISE:   # one width: the channels it filters
+    if channel_rule(a) is DEPTHWISE:   # one width: the channels it filters
         width = in_channels if in_channels is not None else out_channels
         return {**out, "in_channels": width, "out_channels": width, "groups": width}
     if in_channels is not None:
@@ -81,7 +82,7 @@ def _label(a: Attrs) -> str:
 
 
 CONV2D = OpSchema(
-    "conv2d", "conv", _label,
+    "conv2d", {Trait.CONVOLUTION, Trait.TAKES_FOLDED_NORM, Trait.HAS_WEIGHTS}, _label,
     attrs=(Attr("in_channels", "width", None), Attr("out_channels", "positive"),
            Attr("kernel_size", "positive_pair"), Attr("stride", "positive_pair", [1, 1]),
            Attr("padding", "pair", [0, 0]), Attr("dilation", "positive_pair", [1, 1]),

@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from fgir.ir.ops.schema import (Attr, Attrs, Identity, OpSchema, Problem, Weight, needs_spatial,
+from fgir.ir.ops.schema import (Attr, Attrs, Identity, OpSchema, Problem, Trait, Weight, needs_spatial,
                                 width_text)
 from fgir.ir.types import TensorType
 
@@ -32,7 +32,7 @@ def _weights(a: Attrs) -> list[Weight]:
 
 
 BATCH_NORM = OpSchema(
-    "batch_norm", "norm", lambda a: f"bn {width_text(a.get('num_features'))}",
+    "batch_norm", {Trait.NORMALIZATION, Trait.FOLDS_INTO_CONV, Trait.HAS_WEIGHTS}, lambda a: f"bn {width_text(a.get('num_features'))}",
     attrs=(Attr("num_features", "width", None), Attr("eps", "float", 1e-5), Attr("momentum", "float", 0.1),
            Attr("affine", "bool", True)),
     check=_check, weights=_weights, with_widths=lambda a, i, o: {**a, "num_features": next((w for w in (i, o) if w is not None),

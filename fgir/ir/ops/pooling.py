@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from fgir.ir.ops.schema import (Attr, Attrs, OpSchema, Problem, Sign, needs_spatial, pair_text,
+from fgir.ir.ops.schema import (Attr, Attrs, OpSchema, Problem, Sign, Trait, needs_spatial, pair_text,
                                 spatial_out, stride_text)
 from fgir.ir.types import TensorType
 
@@ -24,20 +24,22 @@ def _check(a: Attrs, ins: list[TensorType]) -> list[Problem]:
     return problems
 
 
-def _window_pool(name: str, short: str, quant_role: str) -> OpSchema:
+def _window_pool(name: str, short: str, quant_role: str, *extra: Attr) -> OpSchema:
     return OpSchema(
-        name, "pool", lambda a: f"{short} {pair_text(a.get('kernel_size'))}{stride_text(a.get('stride'))}",
+        name, {Trait.POOLING}, lambda a: f"{short} {pair_text(a.get('kernel_size'))}{stride_text(a.get('stride'))}",
         attrs=(Attr("kernel_size", "positive_pair"), Attr("stride", "positive_pair"),
-               Attr("padding", "pair", [0, 0])),
+               Attr("padding", "pair", [0, 0]), *extra),
         infer=lambda a, ins: spatial_out(a, ins[0], ins[0].channels), check=_check, spatial=True,
         sign=Sign.OF_INPUTS, quant_role=quant_role)
 
 
 ADAPTIVE_AVG_POOL2D = OpSchema(
-    "adaptive_avg_pool2d", "pool", lambda a: f"avgpool → {pair_text(a.get('output_size'))}",
+    "adaptive_avg_pool2d", {Trait.POOLING}, lambda a: f"avgpool → {pair_text(a.get('output_size'))}",
     attrs=(Attr("output_size", "positive_pair"),),
     infer=lambda a, ins: TensorType(ins[0].channels, *a["output_size"]), check=needs_spatial, spatial=True,
     sign=Sign.OF_INPUTS, quant_role="integer")
 
-SCHEMAS = [_window_pool("max_pool2d", "maxpool", "on_grid"), _window_pool("avg_pool2d", "avgpool", "integer"),
-           ADAPTIVE_AVG_POOL2D]
+# count_include_pad: torch's default counts the padding in the mean
+AVG_POOL2D = _window_pool("avg_pool2d", "avgpool", "integer", Attr("count_include_pad", "bool", True))
+
+SCHEMAS = [_window_pool("max_pool2d", "maxpool", "on_grid"), AVG_POOL2D, ADAPTIVE_AVG_POOL2D]

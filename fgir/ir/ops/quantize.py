@@ -20,7 +20,7 @@ Example:
 
 from __future__ import annotations
 
-from fgir.ir.ops.schema import Attr, Attrs, OpSchema, Sign, Weight
+from fgir.ir.ops.schema import Attr, Attrs, OpSchema, Sign, Trait, Weight
 
 
 def _weights(a: Attrs) -> list[Weight]:
@@ -36,7 +36,7 @@ def _label(a: Attrs) -> str:
 
 
 QUANTIZE = OpSchema(
-    "quantize", "quant", _label,
+    "quantize", {Trait.QUANT_POINT, Trait.ELEMENTWISE}, _label,
     attrs=(Attr("bits", "bits"), Attr("zero_point", "bool", False), Attr("tie", "optional_name", None)),
     weights=_weights, sign=Sign.OF_INPUTS)
 

@@ -24,22 +24,40 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from fgir.ir.ops.channel_rules import PASS, ChannelRule
 from fgir.ir.types import TensorType
 
 Attrs = dict[str, Any]
 Problem = tuple[str, str]   # (attribute the problem is about, message)
 
 
-class ChannelRule(enum.Enum):
-    """How an op relates the channels of its inputs to those of its output."""
+class Trait(enum.Enum):
+    """What passes ask of an op (``schema.has(Trait.FOLDS_INTO_CONV)``), never inferred from its name."""
 
-    SOURCE = "source"         # the network input: its channels are the data's, never pruned
-    PRODUCE = "produce"       # writes new channels from all of its input's (conv, linear)
-    PASS = "pass"             # its output has its input's channels, unchanged (BN, activations, pooling)
-    TIE = "tie"               # its inputs and output share one set of channels (add, mul)
-    DEPTHWISE = "depthwise"   # output channel i is computed from input channel i alone
-    GROUPED = "grouped"       # a grouped convolution: channels tied in whole conv groups
-    CONCAT = "concatenate"    # its output is its inputs' channels, one after another
+    INPUT = "input"                     # the network input
+    CONVOLUTION = "convolution"         # a sliding-window weighted sum (conv2d, conv_transpose2d)
+    DENSE = "dense"                     # a fully connected layer (linear)
+    FOLDS_INTO_CONV = "folds_into_conv"  # per-channel affine at inference: folds into the conv before it
+    TAKES_FOLDED_NORM = "takes_folded_norm"  # a FOLDS_INTO_CONV op right after it folds into its weights
+    NORMALIZATION = "normalization"     # normalizes its input (batch, layer, group norm)
+    COUPLES_CHANNELS = "couples_channels"  # each output channel depends on all of them (LayerNorm, softmax)
+    ELEMENTWISE = "elementwise"         # output element i from input element i alone (activations, add)
+    ACTIVATION = "activation"           # a pointwise nonlinearity, written as a torch.nn layer of its own
+    POOLING = "pooling"                 # windowed or adaptive pooling
+    SHAPE_ONLY = "shape_only"           # moves values, no arithmetic (reshape, transpose, slice, pad)
+    JOIN = "join"                       # combines several inputs (add, mul, concat, matmul)
+    REGULARIZER = "regularizer"         # the identity at inference (dropout, stochastic depth)
+    HAS_WEIGHTS = "has_weights"         # has parameter tensors (see ``weights``)
+    QUANT_POINT = "quant_point"         # a quantization point
+    PARAMETER = "parameter"             # a learned tensor with no input (a class token)
+    # quantized, its integer kernel writes float (ONNX Runtime's QGemm, MatMulIntegerToFloat; attention's
+    # softmax and output projection stay float): its output gets no quantization point of its own
+    WRITES_FLOAT = "writes_float"
+
+
+# the first of an op's traits in this list names its role (OpSchema.role)
+ROLES = ((Trait.INPUT, "input"), (Trait.CONVOLUTION, "conv"), (Trait.NORMALIZATION, "norm"),
+         (Trait.DENSE, "dense"), (Trait.ACTIVATION, "activation"), (Trait.POOLING, "pool"), (Trait.JOIN, "join"))
 
 
 class Sign(enum.Enum):
@@ -61,7 +79,12 @@ class Identity(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Weight:
-    """One parameter or buffer tensor of an op, named as in a torch ``state_dict`` (``weight``, ``bias``)."""
+    """One parameter or buffer tensor of an op, named as in a torch ``state_dict`` (``weight``, ``bias``).
+
+    The name ``""`` means the node's own path is the tensor (torchvision's ViT ``class_token`` and
+    ``encoder.pos_embedding``: a parameter of the parent module, no ``.weight`` after it); the key of
+    a node's tensor is :func:`weight_key`'s, the one place that joins them.
+    """
 
     name: str
     shape: tuple[int, ...]
@@ -74,6 +97,16 @@ class Weight:
     @property
     def numel(self) -> int:
         return math.prod(self.shape)
+
+
+def weight_key(node: str, weight: "Weight | str") -> str:
+    """The ``state_dict`` key of ``node``'s tensor ``weight`` (a Weight or its name).
+
+    >>> weight_key("layer1.0.conv1", "weight"), weight_key("encoder.pos_embedding", "")
+    ('layer1.0.conv1.weight', 'encoder.pos_embedding')
+    """
+    name = weight if isinstance(weight, str) else weight.name
+    return f"{node}.{name}" if name else node
 
 
 # -- typed attributes ------------------------------------------------------------------
@@ -99,6 +132,16 @@ ATTR_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "stochastic_mode": ("'row' or 'batch'", lambda v: v in ("row", "batch")),
     "bits": ("a bit width from 1 to 8", lambda v: _is_int(v) and 1 <= v <= 8),
     "optional_name": ("a node name or null", lambda v: v is None or isinstance(v, str)),
+    # the vision ops (fgir.ir.ops.vision, .resample)
+    "optional_bool": ("true, false or null", lambda v: v is None or isinstance(v, bool)),
+    "optional_size": ("null or [height, width] of integers ≥ 1", lambda v: v is None or _is_pair(v, 1)),
+    "optional_scale": ("null or [height, width] of positive numbers", lambda v: v is None or (
+        isinstance(v, list) and len(v) == 2
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in v))),
+    "resize_mode": ("'nearest' or 'bilinear'", lambda v: v in ("nearest", "bilinear")),
+    "gelu_approximate": ("'none' or 'tanh'", lambda v: v in ("none", "tanh")),
+    "pads": ("[left, right, top, bottom] of integers ≥ 0", lambda v: isinstance(v, list) and len(v) == 4
+             and all(_is_int(x) and x >= 0 for x in v)),
 }
 
 REQUIRED = object()
@@ -143,7 +186,7 @@ class OpSchema:
     """The definition of one primitive op; see the module docstring."""
 
     name: str
-    kind: str              # conv, norm, activation, pool, dense, join, reshape, regularizer, input
+    traits: frozenset[Trait]
     label: Callable[[Attrs], str]
     attrs: tuple[Attr, ...] = ()
     arity: int | None = 1  # None: variadic (one input or more)
@@ -151,23 +194,37 @@ class OpSchema:
     check: Callable[[Attrs, list[TensorType]], list[Problem]] = no_problems
     macs: Callable[[Attrs, list[TensorType], TensorType], int] = no_macs
     weights: Callable[[Attrs], list[Weight]] = no_weights
-    channels: ChannelRule | Callable[[Attrs], ChannelRule] = ChannelRule.PASS
+    channels: ChannelRule | Callable[[Attrs], ChannelRule] = PASS
     # the attributes at other widths (pruning): in and out channels, None leaving a side as it is
     with_widths: Callable[[Attrs, int | None, int | None], Attrs] = keep_widths
     inferred_width: str | None = None   # the attribute read off the input's channels when left out
     spatial: bool = False               # needs a CxHxW input
     quantizable: bool = False           # has integer kernels: a Quant process may quantize it
+    # the weights a quantized op stores as integer codes (the rest, biases included, stay float)
+    quantized_weights: tuple[str, ...] = ("weight",)
     # the torch.nn-style layer specs write for it, where that layer is the op itself (``ReLU``)
     layer: str | None = None
     sign: Sign = Sign.ANY
     # in a quantized network: "clamp" (a quantized output absorbs it: ReLU, ReLU6), "integer" (has an
     # integer kernel between quantized inputs and output: add, pooling, concat), "on_grid" (keeps its
-    # input's values, so their quantization: max pool, dropout, reshapes); None: computed in float
+    # input's values, so their quantization: max pool, dropout, reshapes), "integer_inputs" (has an integer
+    # kernel and quantizes its inputs itself, at 8 bits, in any quantized network: matmul); None: float
     quant_role: str | None = None
     attr_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attr_names", frozenset(a.name for a in self.attrs))
+        object.__setattr__(self, "traits", frozenset(self.traits))
+
+    def has(self, trait: Trait) -> bool:
+        """Whether the op has ``trait``: what passes ask instead of its name."""
+        return trait in self.traits
+
+    @property
+    def role(self) -> str:
+        """The op's broad role, read off its traits, for what is keyed by it in words: a family's
+        initialisation (``"conv.weight"``) and a picture's colours.  Passes ask traits instead."""
+        return next((role for trait, role in ROLES if trait in self.traits), "")
 
     def channel_rule(self, attrs: Attrs) -> ChannelRule:
         return self.channels(attrs) if callable(self.channels) else self.channels
@@ -220,8 +277,8 @@ def spatial_out(attrs: Attrs, t: TensorType, channels: int) -> TensorType:
 
 
 def needs_spatial(attrs: Attrs, ins: list[TensorType]) -> list[Problem]:
-    if ins[0].is_flat:
-        return [("", f"needs a CxHxW input but gets a flattened {ins[0]}")]
+    if not ins[0].is_image:
+        return [("", f"needs a CxHxW input but gets {ins[0].describe()}")]
     return []
 
 
