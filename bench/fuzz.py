@@ -5,8 +5,11 @@ location (or in success): never an internal error, never a Python exception, and
 within a time bound.  ``--target api``: wrong arguments into every public function; only
 an FgirError or a documented exception may come out.  ``--target plugins``: broken user
 plugins; only an FgirError located in the plugin or the spec.  (bench/fuzz_api.py.)
+``--target paths``: writers pointed at symlinks, FIFOs, devices, a full tmpfs; nothing but the
+output is touched.  ``--target inputs``: endless files, FIFOs, zip bombs, control characters;
+refused at once, printed safely.  (bench/fuzz_files.py.)
 
-Run: python bench/fuzz.py [--target spec|api|plugins] [--inputs 100000] [--seconds N] [--seed S]
+Run: python bench/fuzz.py [--target spec|api|plugins|paths|inputs] [--inputs 100000] [--seconds N] [--seed S]
                           [--out failures/]
 Prints inputs tried, failures by class, and the slowest input; --out keeps up to 5 inputs a class.
 """
@@ -26,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_KEPT = 5   # failing inputs written to --out for each failure class
+TARGETS = ("spec", "api", "plugins", "paths", "inputs")
 
 DIAGNOSTIC = re.compile(r"^(\S.*?):(\d+:\d+: )?(error|warning|note): ")
 
@@ -100,6 +104,10 @@ def make_target(name: str):
     if name == "spec":
         return SpecTarget()
     sys.path.insert(0, str(ROOT / "bench"))
+    if name in ("paths", "inputs"):
+        from fuzz_files import InputsTarget, PathsTarget
+
+        return PathsTarget() if name == "paths" else InputsTarget()
     from fuzz_api import ApiTarget, PluginTarget
 
     return ApiTarget() if name == "api" else PluginTarget()
@@ -107,7 +115,7 @@ def make_target(name: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--target", choices=("spec", "api", "plugins"), default="spec")
+    parser.add_argument("--target", choices=TARGETS, default="spec")
     parser.add_argument("--inputs", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -144,7 +152,11 @@ def main() -> None:
             print(f"... {tried} inputs, {sum(failures.values())} failures, "
                   f"{time.perf_counter() - start:.0f} s", file=sys.stderr)
     elapsed = time.perf_counter() - start
+    if hasattr(target, "close"):
+        target.close()
     print(f"target {target.name}: inputs tried: {tried} in {elapsed:.0f} s ({tried / elapsed:.0f}/s)")
+    for kind, why in getattr(target, "skipped", {}).items():
+        print(f"  skipped {kind}: {why}")
     print(f"failures: {sum(failures.values())}")
     for failure, count in failures.most_common():
         print(f"  {count:6}  {failure}")

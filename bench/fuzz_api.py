@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import random
 import re
 import sys
@@ -57,6 +58,11 @@ class Fixtures:
         rng = np.random.default_rng(0)
         np.savez(self.data, x=rng.random((40, 3, 8, 8), dtype=np.float32), y=np.arange(40) % 10)
         self.count = 0
+        # hostile paths (issue 27): a FIFO (reading it would block), a name too long, a file where a folder goes
+        self.fifo = self.folder / "fifo.yaml"
+        os.mkfifo(self.fifo)
+        self.a_file = self.folder / "a_file"
+        self.a_file.write_text("not a folder")
 
     def out(self, suffix: str) -> Path:
         self.count += 1
@@ -71,7 +77,10 @@ class Fixtures:
                 [], [1, 2], (3, 64), (3, 8, 8), {}, {"a": 1}, object(), self.graph, self.lowered,
                 Path("/nonexistent/x.pt"), self.folder, 10 ** 30, lambda: None, self.module, np.zeros((2, 3)),
                 torch.zeros(2, 1, 8, 8), [torch.zeros(3, 8, 8)], "search_space: {}", str(self.spec),
-                self.weights, self.onnx, self.batch, "infer_shapes", ["no_such_pass"], -(10 ** 30)]
+                self.weights, self.onnx, self.batch, "infer_shapes", ["no_such_pass"], -(10 ** 30),
+                "nul\x00in.pt", Path("nul\x00in.yaml"), "x" * 300 + ".pt", "long/" * 900 + "x.pt", self.fifo,
+                str(self.fifo), Path("/dev/zero"), self.a_file / "below.pt", str(self.a_file), np.bool_(True),
+                torch.tensor(True), np.array([1.0, 2.0]), torch.tensor(3), np.int64(4), ["a", 3], {"x": None}]
 
 
 def _calls(fx: Fixtures) -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]:
@@ -94,8 +103,8 @@ def _calls(fx: Fixtures) -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]
         "fgir.save_model": (fgir.save_model, {"module": fx.module, "path": fx.out(".pt")}),
         "fgir.load_model": (fgir.load_model, {"path": fx.weights}),
         "fgir.train": (fgir.train, {"spec": fx.lowered, "output": None, "data": str(fx.data), "epochs": 1,
-                                    "progress": None}),
-        "fgir.prune": (fgir.prune, {"spec": TINY, "weights": fx.module, "ratio": 0.5}),
+                                    "progress": None, "weights": None, "run_dir": None, "resume": False}),
+        "fgir.prune": (fgir.prune, {"spec": TINY, "weights": fx.module, "ratio": 0.5, "keep": ()}),
         "fgir.register_block": (fgir.register_block, {"cls": None}),
         "fgir.plugins.load_plugin": (fgir.plugins.load_plugin, {"name": str(ROOT / "examples/user_blocks/"
                                                                               "searchable_stage.py")}),

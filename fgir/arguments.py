@@ -7,9 +7,9 @@ internal error deep in a pass, or in a traceback from torch.
 Example:
     >>> str(input_size((3, 64, 64), "fgir.compile"))
     '3x64x64'
-    >>> input_size("64x64", "fgir.compile")
+    >>> input_size("3x0x32", "fgir.compile")
     Traceback (most recent call last):
-    fgir.diagnostics.ArgumentError: fgir.compile: error: input: expected positive CxHxW such as 3x32x32, got '64x64'
+    fgir.diagnostics.ArgumentError: fgir.compile: error: input: expected positive CxHxW such as 3x32x32, got '3x0x32'
     >>> is_spec_text("search_space: {modules: [net], net: {type: ResNet, depth: 20}}")
     True
 """
@@ -56,16 +56,50 @@ def text(value: Any, function: str, argument: str) -> str:
     return value
 
 
+NAME_MAX = 255     # bytes in one file name (Linux, macOS, Windows)
+PATH_MAX = 4096    # bytes in a whole path (Linux)
+
+
 def path(value: Any, function: str, argument: str) -> Path:
-    if not isinstance(value, (str, os.PathLike)) or (isinstance(value, str) and not value):
+    """A file path: a non-empty string or path-like, without a NUL byte, each name short enough for the
+    file system (what the system would refuse with a bare ValueError or OSError)."""
+    if isinstance(value, os.PathLike) and not isinstance(value, Path):
+        try:
+            value = os.fspath(value)
+        except TypeError:
+            pass
+    if not isinstance(value, (str, Path)) or (isinstance(value, str) and not value):
         raise ArgumentError.of(function, argument, f"expected a file path, got {value!r}"
                                if isinstance(value, str) else f"expected a file path, got {_kind(value)}")
+    text = str(value)
+    if "\0" in text:
+        raise ArgumentError.of(function, argument, f"a path cannot hold a NUL byte, got {text!r}")
+    encoded = os.fsencode(text)
+    longest = max(encoded.split(b"/"), key=len)
+    if len(longest) > NAME_MAX:
+        raise ArgumentError.of(function, argument, f"a file name of {len(longest)} bytes; file systems take "
+                                                   f"{NAME_MAX} at most", hint=f"{os.fsdecode(longest[:40])}...")
+    if len(encoded) > PATH_MAX:
+        raise ArgumentError.of(function, argument, f"a path of {len(encoded)} bytes; the system takes "
+                                                   f"{PATH_MAX} at most")
     return Path(value)
 
 
+def optional_path(value: Any, function: str, argument: str) -> Path | None:
+    """None, or a file path (:func:`path`)."""
+    return None if value is None else path(value, function, argument)
+
+
+def path_or_data(value: Any, function: str, argument: str, kinds: tuple[type, ...] = (dict,)) -> Any:
+    """A path (:func:`path`), or an in-memory value of one of ``kinds`` (a state_dict, a module)."""
+    if value is None or isinstance(value, kinds):
+        return value
+    return path(value, function, argument)
+
+
 def input_size(value: Any, function: str) -> TensorType | None:
-    """``input=``: None, ``"3x32x32"`` (``"64"`` for a flat input), a TensorType, or a tuple or list of
-    positive ints ``(3, 32, 32)``."""
+    """``input=``: None, ``"3x32x32"`` (``"197x768"`` for a token sequence, ``"64"`` for a flat input), a
+    TensorType, or a tuple or list of positive ints ``(3, 32, 32)``."""
     if value is None or isinstance(value, TensorType):
         return value
     if isinstance(value, str):
@@ -73,11 +107,12 @@ def input_size(value: Any, function: str) -> TensorType | None:
             return TensorType.parse(value)
         except ValueError as exc:
             raise ArgumentError.of(function, "input", str(exc)) from None
-    if isinstance(value, (tuple, list)) and len(value) in (1, 3) and \
+    if isinstance(value, (tuple, list)) and len(value) in (1, 2, 3) and \
             all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value):
         return TensorType(*value)
     got = repr(tuple(value)) if isinstance(value, (tuple, list)) else _kind(value)
-    raise ArgumentError.of(function, "input", f"expected CxHxW such as 3x32x32 (or a tuple (3, 32, 32)), got {got}")
+    raise ArgumentError.of(function, "input", f"expected CxHxW such as 3x32x32, LxD such as 197x768 (or a tuple "
+                                              f"(3, 32, 32)), got {got}")
 
 
 def whole(value: Any, function: str, argument: str, minimum: int | None = None,
@@ -164,14 +199,36 @@ def pass_names(value: Any, function: str) -> str | list[str] | None:
     if isinstance(value, str):
         return "all" if value == "all" else [value]   # one name: not its letters
     if isinstance(value, Iterable) and not isinstance(value, (bytes, dict)):
-        names = list(value)
-        if all(isinstance(n, str) for n in names):
+        names = _items(value)
+        if names is not None and all(isinstance(n, str) for n in names):
             return "all" if "all" in names else names
     raise ArgumentError.of(function, "dump_after", f"expected a pass name or a list of them, got {_kind(value)}")
 
 
+def _items(value: Iterable[Any]) -> list[Any] | None:
+    """The items of an iterable, or None for one that refuses to be iterated (a 0-d tensor or array)."""
+    try:
+        return list(value)
+    except TypeError:
+        return None
+
+
+def names(value: Any, function: str, argument: str) -> list[str]:
+    """A list of names (``keep=``): a list, tuple or set of strings; one string is one name."""
+    if isinstance(value, str):
+        return [value]
+    items = _items(value) if isinstance(value, (list, tuple, set, frozenset)) else None
+    if items is None or not all(isinstance(n, str) for n in items):
+        raise ArgumentError.of(function, argument, f"expected a list of names, got {_kind(value)}")
+    return items
+
+
 def checked_batches(batches: Any, sample: tuple[int, ...], function: str) -> Iterator[Any]:
     """``calibrate=``: the batches, each checked to be N x C x H x W of the network's input ``sample``."""
+    if getattr(batches, "ndim", None) == 0:
+        raise ArgumentError.of(function, "calibrate", f"expected a list of batches (tensors or arrays, "
+                                                      f"N x {'x'.join(map(str, sample))}), got a scalar "
+                                                      f"{_kind(batches)}")
     if isinstance(batches, (str, bytes, dict)) or not isinstance(batches, Iterable):
         raise ArgumentError.of(function, "calibrate", f"expected a list of batches (tensors or arrays, "
                                                       f"N x {'x'.join(map(str, sample))}), got {_kind(batches)}")
@@ -189,5 +246,6 @@ def checked_batches(batches: Any, sample: tuple[int, ...], function: str) -> Ite
         raise ArgumentError.of(function, "calibrate", f"no batches: give at least one ({wanted})")
 
 
-__all__ = ["callback", "checked_batches", "choice", "flag", "input_size", "is_spec_text", "pass_names", "passes", "path",
-           "seed", "spec_source", "stream", "text", "whole"]
+__all__ = ["NAME_MAX", "PATH_MAX", "callback", "checked_batches", "choice", "flag", "input_size", "is_spec_text",
+           "names", "optional_path", "pass_names", "passes", "path", "path_or_data", "seed", "spec_source", "stream",
+           "text", "whole"]

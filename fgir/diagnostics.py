@@ -30,6 +30,25 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 
+# characters a terminal or a line-by-line reader acts on: C0 and C1 controls (a tab is kept), DEL, and
+# the bidirectional overrides, embeddings and isolates that reorder what is shown (and line separators)
+_UNSAFE = {c for c in range(0x20) if c != 0x09} | set(range(0x7F, 0xA0)) | {
+    0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+_ESCAPES = {ord("\n"): "\\n", ord("\r"): "\\r"}
+
+
+def printable(text: str) -> str:
+    r"""``text`` with the characters a terminal would act on escaped: safe to print on one line.
+
+    >>> printable("ok\x1b[2J\r\nfake.yaml:1:1: error: injected \u202e")
+    'ok\\x1b[2J\\r\\nfake.yaml:1:1: error: injected \\u202e'
+    """
+    if not any(ord(c) in _UNSAFE for c in text):
+        return text
+    return "".join(_ESCAPES.get(ord(c)) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+                   if ord(c) in _UNSAFE else c for c in text)
+
+
 @dataclass(frozen=True, slots=True)
 class Loc:
     """A position in a source file; line and column count from 1."""
@@ -106,12 +125,15 @@ class Diagnostic:
         return cls(origin.loc, origin.path, message, severity, hint, subject)
 
     def __str__(self) -> str:
-        where = f"{self.path}: " if self.path else ""
-        text = f"{self.loc}: {self.severity}: {where}{self.message}"
+        # one line each, in compiler form: what the spec or a file name brings (an escape sequence, a
+        # newline, a right-to-left override) is shown escaped, never acted on by a terminal or a parser
+        loc = printable(str(self.loc))
+        where = f"{printable(self.path)}: " if self.path else ""
+        text = f"{loc}: {self.severity}: {where}{printable(self.message)}"
         if self.hint:
-            text += f"\n{self.loc}: note: {self.hint}"
+            text += f"\n{loc}: note: {printable(self.hint)}"
         for note in self.notes:
-            text += f"\n{note.loc}: note: {note.message}"
+            text += f"\n{printable(str(note.loc))}: note: {printable(note.message)}"
         return text
 
     def to_json(self) -> dict:

@@ -64,3 +64,23 @@ def test_wrong_arguments_into_prune():
     target = ApiTarget()
     target.calls = {"fgir.prune": target.calls["fgir.prune"]}
     assert failures(target, 60) == {}
+
+
+def test_hostile_output_paths():
+    """Symlinks, FIFOs, folders, devices (root) and a full tmpfs (root, where mounting works) at the outputs:
+    nothing but the output is touched, every failure an FgirError (bench/fuzz_files.py)."""
+    from fuzz_files import PathsTarget
+
+    target = PathsTarget()
+    try:
+        assert failures(target, 60) == {}
+    finally:
+        target.close()
+
+
+def test_hostile_input_files():
+    """/dev/zero, FIFOs, sparse giants, a zip bomb, control characters and NUL bytes: refused at once and
+    printed safely (bench/fuzz_files.py)."""
+    from fuzz_files import InputsTarget
+
+    assert failures(InputsTarget(), 80) == {}

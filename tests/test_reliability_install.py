@@ -40,5 +40,5 @@ def test_a_missing_torch_is_named_with_exit_2_and_check_needs_none(installed_cop
     for output in ("m.pt", "m.onnx"):
         result = fgir_run("compile", spec, "-o", output)
         assert (result.returncode, result.stderr) == (2, "fgir: error: this needs the Python package 'torch', which "
-                                                         "is not installed: pip install fgir (or pip install torch)\n")
+                                                         "is not installed: pip install torch (one of fgir's own dependencies)\n")
     assert fgir_run("check", spec).returncode == 0

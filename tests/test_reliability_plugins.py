@@ -187,11 +187,11 @@ def test_an_unknown_type_suggests_the_plugin_flag_when_no_plugin_was_given(tmp_p
         if not cls.__module__.startswith("fgir."):
             monkeypatch.delitem(BLOCKS, name)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "spec.yaml").write_text(SPEC.replace("{block}", "MBStage"))
+    (tmp_path / "spec.yaml").write_text(SPEC.replace("{block}", "Sparkle"))
     assert main(["check", "spec.yaml"]) == 1
     assert capsys.readouterr().err == (
-        "spec.yaml:5:11: error: b.type: unknown block type 'MBStage'\n"
-        "spec.yaml:5:11: note: if 'MBStage' is a block of your own, load the Python file that registers it: "
+        "spec.yaml:5:11: error: b.type: unknown block type 'Sparkle'\n"
+        "spec.yaml:5:11: note: if 'Sparkle' is a block of your own, load the Python file that registers it: "
         "--plugin FILE.py (fgir.plugins.load_plugin in Python); 'fgir blocks' lists the known types\n"
         "fgir: 1 error\n")
 

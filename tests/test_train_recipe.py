@@ -26,9 +26,9 @@ def test_a_spec_carries_its_input_size(write_spec):
     assert fgir.compile(spec).meta["input"] == [3, 16, 16]
     assert fgir.compile(spec, input="3x32x32").meta["input"] == [3, 32, 32]     # an argument still wins
     assert fgir.compile(write_spec("input: [1, 28, 28]\n" + NET, "list.yaml")).meta["input"] == [1, 28, 28]
-    bad = run_fgir("check", str(write_spec("input: 3x16\n" + NET, "bad.yaml")))
+    bad = run_fgir("check", str(write_spec("input: 3x0x16\n" + NET, "bad.yaml")))
     assert (bad.returncode, bad.stderr) == (1, f"{bad.args[-1]}:1:8: error: input: expected positive CxHxW such "
-                                               f"as 3x32x32, got '3x16'\nfgir: 1 error\n")
+                                               f"as 3x32x32, got '3x0x16'\nfgir: 1 error\n")
 
 
 def test_best_yaml_records_the_input_it_was_searched_at(write_spec, tmp_path):

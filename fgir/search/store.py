@@ -28,13 +28,15 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 from fgir.diagnostics import Diagnostic, Loc
-from fgir.atomic import write_atomic
+from fgir.atomic import append_text, kind_of, write_atomic, write_error
+from fgir.limits import MAX_RESULTS_BYTES, MAX_WEIGHTS_BYTES, read_bounded
 from fgir.search.config import SearchUsageError
 
 SETTINGS = "search.json"
@@ -50,10 +52,37 @@ def _fail(path: Path, message: str, hint: str | None = None) -> SearchUsageError
     return SearchUsageError(Diagnostic(Loc(str(path)), "", message, hint=hint))
 
 
+def _read(path: Path) -> str:
+    """A file of the directory: a regular file, of bounded size (a FIFO or a device there is refused)."""
+    try:
+        return read_bounded(path, MAX_RESULTS_BYTES, "search file").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"not UTF-8 text ({exc.reason}); the file is damaged") from None
+
+
 def row_line(row: dict[str, Any]) -> str:
     ordered = {k: row[k] for k in ROW_KEYS if k in row}
     ordered.update({k: v for k, v in row.items() if k not in ordered})
     return json.dumps(ordered, separators=(", ", ": ")) + "\n"
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file's descriptor: created with ordinary permissions, never through a symbolic link
+    (``O_NOFOLLOW``: a link at ``.lock`` would have the search's process id written into its target),
+    and only ever a regular file."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _fail(path, "is a symbolic link: fgir never follows one at its lock",
+                        hint="remove the link, or choose another output directory") from None
+        raise write_error(path, exc) from None
+    kind = kind_of(os.fstat(fd).st_mode)
+    if kind is not None:
+        os.close(fd)
+        raise _fail(path, f"is {kind}, not a lock file", hint="remove it, or choose another output directory")
+    return fd
 
 
 def _locked(outdir: Path) -> int:
@@ -62,27 +91,32 @@ def _locked(outdir: Path) -> int:
     try:
         import fcntl
     except ImportError:   # not POSIX: no lock (one search at a time is then the user's care)
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        return _open_lock(path)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             holder = os.read(fd, 64).decode(errors="replace").strip()
             os.close(fd)
             raise _fail(outdir, "another fgir search is writing to this directory" +
-                        (f" (process {holder})" if holder else ""),
+                        (f" (process {holder})" if holder.isdigit() else ""),
                         hint="wait for it to finish, or choose another output directory") from None
         # the search that held it may have removed the file between our open and our lock: lock the new one
         try:
-            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            same = os.lstat(path).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
             same = False
         if same:
             break
         os.close(fd)
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    except OSError as exc:   # a full disk: no lock file left behind, no descriptor kept
+        os.unlink(path)
+        os.close(fd)
+        raise write_error(path, exc) from None
     return fd
 
 
@@ -94,7 +128,10 @@ class ResultStore:
         self.fingerprint = json.loads(json.dumps(fingerprint))   # as it reads back from disk
         if self.outdir.exists() and not self.outdir.is_dir():
             raise _fail(self.outdir, "is a file, not an output directory")
-        self.outdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.outdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(self.outdir, exc) from None
         self._lock: int | None = _locked(self.outdir)
         try:
             self.rows = self._open()
@@ -124,7 +161,7 @@ class ResultStore:
         settings, results = self.outdir / SETTINGS, self.results_path
         if settings.exists():
             try:
-                recorded = json.loads(settings.read_text(encoding="utf-8"))
+                recorded = json.loads(_read(settings))
             except (ValueError, OSError) as exc:
                 raise _fail(settings, f"unreadable search settings ({exc})") from None
             differs = [k for k in sorted(set(recorded) | set(self.fingerprint))
@@ -144,7 +181,7 @@ class ResultStore:
         path = self.results_path
         if not path.exists():
             return []
-        text = path.read_text(encoding="utf-8")
+        text = _read(path)
         complete = text[: text.rfind("\n") + 1]
         if complete != text:   # a line cut short by an interrupted run: drop it, it is re-evaluated
             write_atomic(path, lambda tmp: tmp.write_text(complete, encoding="utf-8"))
@@ -160,10 +197,7 @@ class ResultStore:
     def append(self, rows: list[dict[str, Any]]) -> None:
         """Record ``rows`` (a batch, in order); the journal's entries are theirs, so it starts over."""
         if rows:
-            with self.results_path.open("a", encoding="utf-8") as out:
-                out.writelines(row_line(row) for row in rows)
-                out.flush()
-                os.fsync(out.fileno())
+            append_text(self.results_path, "".join(row_line(row) for row in rows), sync=True)
         if self.journal:
             (self.outdir / JOURNAL).unlink(missing_ok=True)
             self.journal = {}
@@ -174,7 +208,7 @@ class ResultStore:
         if not path.exists():
             return {}
         out = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in _read(path).splitlines():
             try:
                 entry = json.loads(line)
                 out[entry["key"]] = entry["result"]
@@ -185,9 +219,7 @@ class ResultStore:
     def remember(self, key: str, result: dict[str, Any]) -> None:
         """Keep a finished candidate's result until its batch is recorded."""
         self.journal[key] = result
-        with (self.outdir / JOURNAL).open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"key": key, "result": result}, separators=(", ", ": ")) + "\n")
-            out.flush()
+        append_text(self.outdir / JOURNAL, json.dumps({"key": key, "result": result}, separators=(", ", ": ")) + "\n")
 
     def recall(self, key: str) -> dict[str, Any] | None:
         """The result a killed run had for ``key`` (None: evaluate it)."""
@@ -204,7 +236,7 @@ class ResultStore:
 
     def load_checkpoint(self, key: str) -> bytes | None:
         path = self.checkpoint_path(key)
-        return path.read_bytes() if path.exists() else None
+        return read_bounded(path, MAX_WEIGHTS_BYTES, "training state") if os.path.lexists(path) else None
 
     def write_best(self, text: str) -> Path:
         path = self.outdir / BEST

@@ -41,11 +41,15 @@ def write_state(path: Path, state: dict[str, Any]) -> None:
 def read_state(path: Path) -> dict[str, Any]:
     import torch
 
+    from fgir.backends.torch.checkpoint import check_records
+
+    check_records(path, "training checkpoint")   # a regular file whose records fit it: no FIFO, no zip bomb
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:   # torch raises many types for a damaged file
+        first = next((line for line in str(exc).splitlines() if line.strip()), "")
         raise SpecIOError(Diagnostic(Loc(str(path)), "", f"not a readable training checkpoint "
-                                                         f"({type(exc).__name__}: {str(exc).splitlines()[0]})"))
+                                                         f"({type(exc).__name__}: {first})")) from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise SpecIOError(Diagnostic(Loc(str(path)), "", "not an fgir training checkpoint"))
     return state
@@ -59,12 +63,26 @@ def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
 
 def truncate_lines(path: Path, count: int) -> None:
     """Keep the first ``count`` lines of a log (rows a killed run wrote after its checkpoint go)."""
+    from fgir.atomic import write_atomic
+    from fgir.limits import MAX_RESULTS_BYTES, read_bounded
+
     if not path.exists():
         return
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = read_bounded(path, MAX_RESULTS_BYTES, "metrics log").decode("utf-8", "replace").splitlines(keepends=True)
     if len(lines) > count:
-        path.write_text("".join(lines[:count]), encoding="utf-8")
+        write_atomic(path, lambda tmp: tmp.write_text("".join(lines[:count]), encoding="utf-8"))
 
 
-__all__ = ["CHECKPOINT_NAME", "METRICS_NAME", "STATE_FORMAT", "differences", "read_state", "truncate_lines",
-           "write_state"]
+def resume_run(trainer: Any, metrics: Any, folder: Path, state: dict[str, Any] | None) -> int | None:
+    """Continue ``trainer`` from a run folder's saved ``state`` (None: a fresh run): its weights, optimiser
+    and step, and the metrics log cut back to the rows written by then; the step it resumes at."""
+    if state is None:
+        return None
+    trainer.restore(state)
+    truncate_lines(folder / METRICS_NAME, state["metrics_rows"])
+    metrics.rows = state["metrics_rows"]
+    return trainer.step
+
+
+__all__ = ["CHECKPOINT_NAME", "METRICS_NAME", "STATE_FORMAT", "differences", "read_state", "resume_run",
+           "truncate_lines", "write_state"]

@@ -3,7 +3,9 @@
 The model is written into a fresh temporary folder beside ``path`` and moved into
 place with ``os.replace``, so a failure at any point leaves no partial file (and
 an older file at ``path`` untouched).  A model whose weights would push the
-protobuf past 2 GiB keeps them in ``<name>.data`` beside it (ONNX external data).
+protobuf past 2 GiB keeps them in ``<name>.data`` beside it (ONNX external data),
+staged and replaced the same way, in whatever the working directory is, with the
+ordinary permissions of any file fgir writes.
 
 Example:
     >>> import fgir
@@ -25,12 +27,12 @@ import onnx
 from google.protobuf.message import Message
 from onnx import helper
 
-from fgir.atomic import sweep_stale, temp_prefix
-from fgir.diagnostics import Diagnostic, Loc, SpecIOError
+from fgir.atomic import create_new, refuse_special, sweep_stale, temp_prefix, write_error
 
 PROTOBUF_LIMIT = 2 ** 31            # protobuf refuses to serialise a message of 2 GiB or more
 GRAPH_ALLOWANCE = 64 << 20          # room for everything that is not a weight (nodes, names, types)
 EXTERNAL_THRESHOLD = PROTOBUF_LIMIT - GRAPH_ALLOWANCE
+EXTERNAL_MIN_TENSOR = 1024        # smaller tensors stay in the model (what onnx.save_model does)
 
 
 def weight_bytes(model: onnx.ModelProto) -> int:
@@ -91,45 +93,67 @@ def model_chunks(model: onnx.ModelProto) -> Iterator[bytes]:
         yield tensor
 
 
-def _write_error(path: Path, exc: OSError) -> SpecIOError:
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return SpecIOError(Diagnostic(Loc(str(path)), "", f"cannot write the model: {reason}"))
+def _externalise(model: onnx.ModelProto, data: Path, data_name: str) -> None:
+    """Move the initializers' bytes into ``data`` (one file, each tensor at its offset) and point the
+    tensors at ``data_name``, relative to the model's folder.
+
+    Written here rather than by ``onnx.save_model``, which looks for an existing data file in the
+    working directory (whatever folder the model goes to) and makes it private (mode 0600).
+    """
+    from onnx.external_data_helper import set_external_data
+
+    with open(create_new(data), "wb") as out:
+        offset = 0
+        for tensor in model.graph.initializer:
+            if not tensor.HasField("raw_data") or len(tensor.raw_data) < EXTERNAL_MIN_TENSOR:
+                continue
+            out.write(tensor.raw_data)
+            set_external_data(tensor, data_name, offset=offset, length=len(tensor.raw_data))
+            offset += len(tensor.raw_data)
+            tensor.ClearField("raw_data")
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def save_atomic(model: onnx.ModelProto, path: str | Path, *,
-                external_threshold: int = EXTERNAL_THRESHOLD) -> list[Path]:
+                external_threshold: int | None = None) -> list[Path]:
     """Write ``model`` to ``path`` atomically; returns the files written (the model last).
 
-    Weights go to external data when they exceed ``external_threshold`` bytes;
-    the model then refers to its data file by name, and onnx empties the
-    in-memory tensors it moved out.  An ``OSError`` becomes a :class:`SpecIOError`.
+    Weights go to external data (``<name>.data`` beside the model) when they exceed
+    ``external_threshold`` bytes (default :data:`EXTERNAL_THRESHOLD`); the model then refers to its
+    data file by name, and the in-memory tensors moved out are emptied.  Both files are staged in a
+    fresh folder beside ``path`` and renamed into place; a device, FIFO or folder at either is refused.
+    A write failure is a :class:`~fgir.atomic.WriteError` (a SpecIOError) naming the file.
     """
     path = Path(path)
-    external = weight_bytes(model) > external_threshold
+    threshold = EXTERNAL_THRESHOLD if external_threshold is None else external_threshold
+    external = weight_bytes(model) > threshold
     data_name = f"{path.name}.data"
+    refuse_special(path)
+    if external:
+        refuse_special(path.with_name(data_name))
     sweep_stale(path)   # what a writer killed mid-write left
     try:
         staging = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
     except OSError as exc:
-        raise _write_error(path, exc) from None
+        raise write_error(path, exc) from None
     try:
         staged = staging / path.name
         written = []
         if external:
-            onnx.save_model(model, staged, save_as_external_data=True, all_tensors_to_one_file=True,
-                            location=data_name)
+            _externalise(model, staging / data_name, data_name)
+        with open(create_new(staged), "wb") as f:
+            for chunk in model_chunks(model):
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())   # on disk before the rename: a crash leaves the old file, not an empty one
+        if external:
             os.replace(staging / data_name, path.with_name(data_name))
             written.append(path.with_name(data_name))
-        else:
-            with open(staged, "wb") as f:
-                for chunk in model_chunks(model):
-                    f.write(chunk)
-                f.flush()
-                os.fsync(f.fileno())   # on disk before the rename: a crash leaves the old file, not an empty one
         os.replace(staged, path)
         written.append(path)
         return written
     except OSError as exc:
-        raise _write_error(path, exc) from None
+        raise write_error(path, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
