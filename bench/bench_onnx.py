@@ -1,7 +1,8 @@
 """ONNX emission and inference: fgir's direct emitter next to torch.onnx.export of the same module.
 
-Prints, in one run, for ResNet-18, ResNet-50, MobileNetV2 and DenseNet-121 (the examples'
-specs, 3x224x224, seed-0 weights with random BatchNorm statistics):
+Prints, in one run, for ResNet-18, ResNet-50, MobileNetV2, DenseNet-121, ViT-B/16 and ConvNeXt-Tiny
+(the examples' specs, 3x224x224, seed-0 weights with random BatchNorm statistics where there are any;
+ViT's attention is ONNX Runtime's fused MultiHeadAttention in fgir's model, the exporters' their own):
   * emission time, spec's IR + weights → .onnx file (median): fgir.to_onnx vs
     torch.onnx.export with the dynamo exporter (needs onnxscript: pip install 'fgir[bench]')
     and the legacy TorchScript exporter; target: fgir ≥ 20x faster than dynamo.
@@ -32,7 +33,7 @@ from pathlib import Path
 from timing import median_seconds, one_at_a_time, ort_session  # noqa: E402  (bench/ is the script folder)
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = ("resnet18", "resnet50", "mobilenet_v2", "densenet121")
+SPECS = ("resnet18", "resnet50", "mobilenet_v2", "densenet121", "vit_b_16", "convnext_tiny")
 EMIT_TARGET = 20.0       # fgir at least this many times faster than the dynamo exporter
 LATENCY_TARGET = 1.0     # fgir's model at most this times the torch-exported one's latency
 

@@ -12,16 +12,23 @@ Prints, in one run:
   * accuracy on digits of a ResNet-20 trained in this run (3x32x32, a few epochs): torch float, fgir
     int8 ONNX (post-training, calibrated), quantize_static on the same weights; the share of each
     quantization point's codes torch and ONNX Runtime agree on, and the argmax agreement.
+  * ViT and ConvNeXt (--families): latency of fgir float, fgir int8 (convs QLinearConv, linears and
+    attention's q/k/v projections MatMulIntegerToFloat; LayerNorm, GELU, softmax, attention float) and
+    quantize_static on the same (fresh) weights, calibrated on the same batches; 1 thread, batch 1,
+    interleaved one session at a time as above.  vit_s16 is a ViT of the same builder (image 224,
+    patch 16, 12 layers of 384, 6 heads, MLP 1536); vit_b16 is ViT-B/16; convnext_tiny ConvNeXt-Tiny.
 Targets: fgir int8 <= 0.40x float (ResNet-18), <= 0.65x (ResNet-20); <= 1.05x quantize_static's latency;
 the 4-bit speed form within 1.1x of int8; int8 accuracy within 0.5 points of float, not below
 quantize_static's; codes >= 99.9% identical per point; argmax >= 99.5%.
 
 Run: python bench/bench_quant.py [--rounds N] [--runs N] [--epochs N] [--specs resnet18,resnet20]
+                                 [--families vit_s16,convnext_tiny,vit_b16] [--family-runs N]
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -98,6 +105,66 @@ def bench_latency(name: str, folder: Path, args) -> None:
                       + (f"  {t / medians['int8']:6.3f}x int8" if kind.startswith("4-bit") else ""))
 
 
+FAMILIES = {
+    "vit_s16": "{type: VisionTransformer, variant: b_16, num_layers: 12, num_heads: 6, hidden_dim: 384, "
+               "mlp_dim: 1536}",
+    "vit_b16": "{type: VisionTransformer, variant: b_16}",
+    "convnext_tiny": "{type: ConvNeXt, variant: tiny}",
+}
+
+
+def family_spec(name: str, quant: bool) -> str:
+    text = f"search_space:\n  modules: [net{', quant' if quant else ''}]\n  net: {FAMILIES[name]}\n"
+    return text + ("  quant: {type: Quant, nbit_w_list: 8, nbit_a_list: 8}\n" if quant else "")
+
+
+def bench_family(name: str, folder: Path, args) -> None:
+    """Float, fgir int8 and quantize_static of one ViT or ConvNeXt (fresh weights), 1 thread, batch 1."""
+    import collections
+
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    import fgir
+
+    graph = fgir.compile(fgir.loads(family_spec(name, False)))
+    module = fgir.to_torch(graph, seed=0).eval()
+    batches = [torch.randn(4, *graph.meta["input"], generator=torch.Generator().manual_seed(i)) for i in range(2)]
+    paths = {"float": folder / f"{name}.float.onnx", "int8": folder / f"{name}.int8.onnx",
+             "quantize_static": folder / f"{name}.quantize_static.onnx"}
+    fgir.to_onnx(graph, paths["float"], weights=module)
+    start = time.perf_counter()
+    fgir.to_onnx(fgir.compile(fgir.loads(family_spec(name, True))), paths["int8"], weights=module,
+                 calibrate=batches)
+    ours = time.perf_counter() - start
+    start = time.perf_counter()
+    logging.getLogger().setLevel(logging.ERROR)   # its warnings on the ops it leaves float (attention)
+    quantize_static_model(paths["float"], paths["quantize_static"], batches)
+    theirs = time.perf_counter() - start
+    print(f"\n{name}: {graph.meta['params']:,} params; fgir int8 export with calibration {ours:.1f} s, "
+          f"quantize_static {theirs:.1f} s")
+    for kind in ("int8", "quantize_static"):    # the integer kernels ONNX Runtime really runs
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.optimized_model_filepath = str(folder / f"{name}.{kind}.optimized.onnx")
+        ort.InferenceSession(str(paths[kind]), options, providers=["CPUExecutionProvider"])
+        ops = collections.Counter(n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node)
+        print(f"  {kind:<16} ORT runs " + ", ".join(f"{op} {ops[op]}" for op in sorted(ops) if op in INTEGER_OPS
+                                                    or op in ("MatMul", "Gemm", "Conv", "FusedConv")))
+    x = np.random.default_rng(0).standard_normal((1, *graph.meta["input"])).astype(np.float32)
+    medians = one_at_a_time({k: str(p) for k, p in paths.items()}, x, 1, args.rounds, args.family_runs)
+    print(f"{name}: 1 thread, batch 1")
+    for kind, t in medians.items():
+        print(f"  {kind:<16} {t * 1e3:8.2f} ms  {t / medians['float']:6.3f}x float  "
+              f"{t / medians['quantize_static']:6.3f}x quantize_static")
+
+
+INTEGER_OPS = ("QLinearConv", "QLinearMatMul", "MatMulIntegerToFloat", "MatMulInteger", "QGemm", "QLinearAdd",
+               "DynamicQuantizeMatMul")
+
+
 def bench_accuracy(folder: Path, args) -> None:
     """A ResNet-20 trained by fgir train on digits, quantized after training (fgir, and ORT's quantizer)."""
     import numpy as np
@@ -157,6 +224,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="timed runs a turn")
     parser.add_argument("--epochs", type=int, default=3, help="training epochs for the accuracy check")
     parser.add_argument("--specs", default=",".join(DEPTHS), help="networks for latency, comma separated")
+    parser.add_argument("--families", default="vit_s16,convnext_tiny",
+                        help=f"ViT/ConvNeXt networks for latency, comma separated (of {', '.join(FAMILIES)})")
+    parser.add_argument("--family-runs", type=int, default=5, help="timed runs a turn for --families")
     parser.add_argument("--calibration", default="percentile", help="fgir's calibration method (minmax, "
                         "percentile, mse) for the accuracy check")
     args = parser.parse_args()
@@ -167,6 +237,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in filter(None, args.specs.split(",")):
             bench_latency(name, Path(tmp), args)
+        for name in filter(None, args.families.split(",")):
+            bench_family(name, Path(tmp), args)
         bench_accuracy(Path(tmp), args)
 
 

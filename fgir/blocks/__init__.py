@@ -24,6 +24,12 @@ from fgir.blocks.resnet import (BasicBlock, BasicLayer, BottleneckBlock, Initial
                                 SmallInputInitialBlock, VariantLayer)
 from fgir.blocks.processes import Prune, Quant
 from fgir.blocks import densenet, efficientnet, mobilenet  # noqa: F401  (the families register their blocks)
+from fgir.blocks import regnet, segmentation, shufflenet  # noqa: F401  (issue 22's families)
+from fgir.blocks import darts, nasbench201  # noqa: F401  (NAS-Bench-201 and DARTS: published spaces)
+from fgir.blocks import convnext, vit  # noqa: F401  (issue 22's ViT and ConvNeXt)
+from fgir.blocks import layers_join, layers_sequence, layers_vision  # noqa: F401  (more layers, registered on import)
+from fgir.blocks.layers_vision import (GELU, ConstantPad2d, ConvTranspose2d, GroupNorm, Interpolate, LayerNorm,
+                                       LayerNorm2d, Softmax, Upsample, Zero, ZeroPad2d)
 
 __all__ = [
     "ACTIVATIONS", "AdaptiveAvgPool2d", "AvgPool2d", "BLOCKS", "BasicBlock", "BasicLayer", "BatchNorm2d",
@@ -33,6 +39,9 @@ __all__ = [
     "ResNet", "ResNetVariant", "Sequential", "SmallInputInitialBlock", "SqueezeExcitation", "StochasticDepth",
     "Value", "VariantLayer", "View", "Width", "add", "concat", "family_of_network", "lookup_block",
     "make_divisible", "mul", "register_block", "register_family", "register_process",
+    # the vision layers (fgir.blocks.layers_vision)
+    "ConstantPad2d", "ConvTranspose2d", "GELU", "GroupNorm", "Interpolate", "LayerNorm", "LayerNorm2d", "Softmax",
+    "Upsample", "Zero", "ZeroPad2d",
 ]
 
 

@@ -8,9 +8,14 @@ QuantizeLinear):
 
 * the input of every layer that quantizes its input, at the layer's activation bits;
 * the output of such a layer (an integer kernel), after what a quantized output
-  absorbs (its BatchNorm, folded; a ReLU or ReLU6);
+  absorbs (its BatchNorm, folded; a ReLU or ReLU6) — unless its op writes float
+  (``Trait.WRITES_FLOAT``: a linear layer, as ONNX Runtime's QGemm; attention, whose
+  softmax and output projection stay float), whose readers get a point only where
+  they need codes themselves;
 * the output of every op with an integer kernel (add, concat, mul, average
   pooling) whose inputs are all quantized, after a ReLU that follows it;
+* the inputs and the output of an op that quantizes its inputs itself (a matmul of
+  two activations, ONNX Runtime's QLinearMatMul), in any quantized network;
 * the output of an op that keeps its input's values (a max pool) whose input is
   quantized and whose readers are integer: a point *tied* to its input's.
 
@@ -34,7 +39,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fgir.ir.node import Node
-from fgir.ir.ops import OPS, Sign
+from fgir.ir.ops import OPS, Sign, Trait
 from fgir.ir.ops.quantize import QUANTIZE
 from fgir.ir.patterns import is_point, point_source
 
@@ -54,9 +59,10 @@ def _is_layer(node: Node) -> bool:
 
 def chain_end(node: Node, *, norm: bool) -> Node:
     """Follow ``node``'s sole-reader chain through what a quantized output absorbs: a BatchNorm (for a
-    layer, whose kernel folds it) and a clamping activation."""
+    layer whose kernel folds it) and a clamping activation."""
     end = node
-    if norm and len(end.users) == 1 and OPS[end.users[0].op].kind == "norm":
+    norm = norm and OPS[node.op].has(Trait.TAKES_FOLDED_NORM)
+    if norm and len(end.users) == 1 and OPS[end.users[0].op].has(Trait.FOLDS_INTO_CONV):
         end = end.users[0]
     if len(end.users) == 1 and _role(end.users[0]) == "clamp":
         end = end.users[0]
@@ -87,7 +93,10 @@ def quantized_tensors(graph: "Graph") -> list[Node]:
     for node in graph:
         if _is_layer(node) and node.meta["a_bits"] <= 8:   # an integer kernel (float input: a float conv)
             wanted.add(node.inputs[0].name)
-            wanted.add(chain_end(node, norm=True).name)
+            if not OPS[node.op].has(Trait.WRITES_FLOAT):
+                wanted.add(chain_end(node, norm=True).name)
+        elif _role(node) == "integer_inputs":
+            wanted |= {src.name for src in node.inputs} | {chain_end(node, norm=False).name}
     quantized = set(wanted)
     for node in graph:   # in order, so a join sees whether its inputs are quantized
         role = _role(node)

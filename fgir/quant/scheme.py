@@ -2,7 +2,9 @@
 
 ``nbit_w_list`` gives each quantized layer's weight bits and ``nbit_a_list`` its
 input activation bits, in the order of :func:`quant_layers` — the network
-family's rule (for ResNets, every convolution but the stem's; SEMANTICS.md).
+family's rule (for ResNets, every convolution but the stem's; docs/semantics.md;
+for ViT and ConvNeXt, every quantizable layer — conv, linear, attention's
+projections — but the stem and the classifier).
 A scalar means every layer; 32 means "not quantized".  ``apply_quant``
 annotates the IR from :func:`assign_bits` (``meta["w_bits"]``/``["a_bits"]``);
 the static search evaluator, and both backends, read the same annotations or
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fgir.blocks.family import family_of_network, quantizable_convs
+from fgir.ir.ops import OPS, Trait
 
 if TYPE_CHECKING:
     from fgir.ir.graph import Graph, Node, ProcessRecord
@@ -38,8 +41,9 @@ class BitListMismatch(ValueError):
 
     def __init__(self, process: "ProcessRecord", arg: str, given: int, layers: list["Node"], rule: str) -> None:
         self.process, self.arg, self.given, self.layers = process, arg, given, layers
-        self.message = f"{given} bit widths for {len(layers)} quantizable convolutions"
-        self.hint = f"the quantizable convolutions, in order ({rule}): {', '.join(n.name for n in layers)}"
+        what = "convolutions" if all(OPS[n.op].has(Trait.CONVOLUTION) for n in layers) else "layers"
+        self.message = f"{given} bit widths for {len(layers)} quantizable {what}"
+        self.hint = f"the quantizable {what}, in order ({rule}): {', '.join(n.name for n in layers)}"
         super().__init__(f"{process.name}.{arg}: {self.message}")
 
 

@@ -115,12 +115,25 @@ def no_valid_text(result: Any, where: str = "fgir search") -> str:
     return "\n".join(lines)
 
 
+def space_line(space: Any) -> str:
+    """The space's size: its dimensions and, when all are discrete, how many candidates.
+
+    >>> from fgir.search.space import Space
+    >>> space_line(Space.from_spec("examples/backbone_nas.yaml"))
+    'search space: 2 dimensions, 4,900 candidates'
+    """
+    size = space.size()
+    count = f"{size:,} candidates" if size is not None else "continuous (uncountable)"
+    n = len(space.dimensions)
+    return f"search space: {n} dimension{'s' * (n != 1)}, {count}"
+
+
 def summary_text(result: Any) -> str:
     """What ``fgir search`` prints at the end: the front, the best candidate, where files went."""
     rows = result.rows
     last = final_rows(rows)
     invalid = sum(r["status"] != "ok" for r in last)
-    lines = [format_front(result.front, result.config.objectives, len(last), invalid)]
+    lines = [space_line(result.space), format_front(result.front, result.config.objectives, len(last), invalid)]
     if len(last) < len(rows):
         epochs = max((r.get("epochs") or 0 for r in rows), default=0)
         reached = sum(r.get("epochs") == epochs for r in last)

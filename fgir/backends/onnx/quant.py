@@ -21,6 +21,15 @@ Two forms (``form``):
 A conv whose weights stay float but whose input is quantized also keeps its bias in an
 ``Add`` (:func:`bias_apart`): else ONNX Runtime would quantize its float weights itself.
 
+A quantized linear layer (:func:`emit_quantized_linear`) is ``Gemm(DQ(x), DQ(w), DQ(b))``
+on a flat input, ``Add(MatMul(DQ(x), DQ(wᵀ)), DQ(b))`` on tokens or channels-last
+positions: ONNX Runtime folds the pair into ``Gemm`` and runs it as QGemm (int32 bias
+on the grid ``s_x · s_w``, float output: no point after it).  Its weight codes carry
+an explicit zero point, without which ONNX Runtime does not fuse QGemm.  A quantized
+attention's q, k and v projections are ``MatMul(DQ(x), DQ(wᵀ))``, which ONNX Runtime
+runs as MatMulIntegerToFloat (their bias is added in the attention op, in float).
+Linear weights are INT8 in both forms: ONNX Runtime has no 4-bit QGemm.
+
 Example:
     >>> import numpy as np
     >>> q, scale = quantize_weight(np.array([[[[0.5]], [[-1.0]]]], np.float32), 2)
@@ -73,7 +82,7 @@ def quantize_weight(weight: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarr
         return np.sign(weight).astype(np.int8), flat.mean(axis=1, dtype=np.float32)
     qmax = np.float32(weight_qmax(bits))
     scale = np.maximum(flat.max(axis=1), np.float32(1e-8)) / qmax
-    codes = np.clip(np.round(weight / scale.reshape(-1, 1, 1, 1)), -qmax, qmax)
+    codes = np.clip(np.round(weight / scale.reshape(-1, *[1] * (weight.ndim - 1))), -qmax, qmax)
     return codes.astype(np.int8), scale.astype(np.float32)
 
 
@@ -144,3 +153,31 @@ def input_scale(em: "Emitter", node: Node) -> float | None:
     """The scale of a quantized layer's input codes, or None when its input is float."""
     source = node.inputs[0]
     return point_params(em, source)[0] if is_point(source) else None
+
+
+def dense_weight(em: "Emitter", node: Node, key: str, codes: np.ndarray, scale: np.ndarray) -> str:
+    """``DequantizeLinear`` of a dense layer's ``(out, in)`` weight codes, transposed (``in x out``, as
+    MatMul's B) with a per-column scale and an explicit zero point (ONNX Runtime's QGemm fusion needs one)."""
+    inputs = [em.param(f"{node.name}.{key}", np.ascontiguousarray(codes.T), np.int8),
+              em.param(f"{node.name}.{key}_scale", scale),
+              em.param(f"{node.name}.{key}_zero_point", np.zeros(len(scale), np.int8), np.int8)]
+    return em.raw("DequantizeLinear", inputs, f"{node.name}/{key}", f"{node.name}/{key}", axis=1)
+
+
+def emit_quantized_linear(em: "Emitter", node: Node, x: str) -> str:
+    """A linear layer with quantized weights: ``Gemm`` (flat input) or ``MatMul`` then ``Add`` (tokens,
+    channels last), on DQ inputs, its bias as INT32 on the grid ``s_x · s_w`` where its input is quantized."""
+    codes, scale = quantize_weight(em.weights[f"{node.name}.weight"], weight_bits(node))
+    w = dense_weight(em, node, "weight", codes, scale)
+    bias = None
+    if node.attrs["bias"]:
+        value = em.weights[f"{node.name}.bias"]
+        scale_x = input_scale(em, node)
+        bias = (quantized_bias(em, node, value, scale_x, scale)[0] if scale_x is not None
+                else em.param(f"{node.name}.bias", value))
+    if em.input_type(node).is_flat:
+        return em.op("Gemm", [x, w] + ([bias] if bias else []), node)
+    if bias is None:
+        return em.op("MatMul", [x, w], node)
+    product = em.raw("MatMul", [x, w], f"{node.name}/matmul", f"{node.name}/matmul")
+    return em.op("Add", [product, bias], node)

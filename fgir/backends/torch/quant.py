@@ -10,6 +10,11 @@
   the integer kernel's arithmetic: its BatchNorm folded in (:class:`FoldedBatchNorm2d`
   then passes values through) and its bias rounded to the int32 grid of
   ``s_x · s_w``, as ONNX Runtime's QLinearConv adds it.
+* :class:`QuantLinear` does the same for ``nn.Linear`` (no BatchNorm to fold): weights per
+  output feature, the bias on the grid ONNX Runtime's QGemm adds it on.
+* :class:`QuantSelfAttention` is ``nn.MultiheadAttention`` with its q, k and v projections'
+  weights fake-quantized (per output row, as ``MatMulIntegerToFloat`` runs them); the
+  attention itself and the output projection stay float, their bias too.
 Rounding is half to even, as QuantizeLinear rounds.
 
 Example:
@@ -23,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from fgir.quant.scheme import FLOAT_BITS, activation_levels, weight_qmax
@@ -143,11 +149,65 @@ class QuantConv2d(nn.Conv2d):
                 factor = factor * norm.weight
             bias = (bias - norm.running_mean) * factor + (norm.bias if norm.affine else 0.0)
         weight = weight * factor.view(-1, 1, 1, 1)
-        if self.input_point is not None and weight_scale is not None:
-            in_scale, _ = self.input_point.scale_and_zero()
-            step = in_scale * (weight_scale.view(-1) * factor).abs()
-            bias = torch.round(bias / step) * step
-        return weight, bias
+        return weight, on_bias_grid(bias, self.input_point, weight_scale, factor)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, w_bits={self.w_bits}, a_bits={self.a_bits}"
+
+
+def on_bias_grid(bias: torch.Tensor, input_point: "FakeQuantize | None", weight_scale: torch.Tensor | None,
+                 factor: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """The bias rounded to the int32 grid ``s_x · |s_w · factor|`` an integer kernel adds it on (as is,
+    where the input or the weight is float)."""
+    if input_point is None or weight_scale is None:
+        return bias
+    in_scale, _ = input_point.scale_and_zero()
+    step = in_scale * (weight_scale.view(-1) * factor).abs()
+    return torch.round(bias / step) * step
+
+
+class QuantLinear(nn.Linear):
+    """``nn.Linear`` with fake-quantized weights (per output feature); same state_dict keys.  In eval
+    mode with a quantized input its bias is on QGemm's int32 grid.  ``input_point``: as QuantConv2d's."""
+
+    def __init__(self, *args, w_bits: int = FLOAT_BITS, a_bits: int = FLOAT_BITS, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.w_bits, self.a_bits = w_bits, a_bits
+        self.__dict__["input_point"] = None
+
+    def attach(self, input_point: "FakeQuantize | None", norm: None = None) -> None:
+        self.__dict__["input_point"] = input_point
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight, scale = fake_quant_weight(self.weight, self.w_bits)
+        bias = self.bias
+        if bias is not None and not self.training:
+            bias = on_bias_grid(bias, self.input_point, scale)
+        return F.linear(x, weight, bias)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, w_bits={self.w_bits}, a_bits={self.a_bits}"
+
+
+class QuantSelfAttention(nn.MultiheadAttention):
+    """Self-attention (batch first, one input, as the torch backend's ``SelfAttention``) whose q, k, v
+    projection weights are fake-quantized per row; the rest is float (see the module docstring)."""
+
+    def __init__(self, *args, w_bits: int = FLOAT_BITS, a_bits: int = FLOAT_BITS, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.w_bits, self.a_bits = w_bits, a_bits
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        weight, _ = fake_quant_weight(self.in_proj_weight, self.w_bits)
+        tokens = x.transpose(0, 1)     # (L, N, E), as the functional form takes them
+        out, _ = F.multi_head_attention_forward(
+            tokens, tokens, tokens, self.embed_dim, self.num_heads, weight, self.in_proj_bias, self.bias_k,
+            self.bias_v, self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias,
+            training=self.training, need_weights=False)
+        return out.transpose(0, 1)
+
+    def extra_repr(self) -> str:
+        return f"w_bits={self.w_bits}, a_bits={self.a_bits}"
+
+
+QUANTIZED_LAYERS = (QuantConv2d, QuantLinear)   # what the module builder attaches input points to

@@ -1,0 +1,101 @@
+"""Checks the issue-22 family tests share (RegNet, ShuffleNetV2, LR-ASPP): a reference checkpoint loads
+strictly both ways and computes the same; ONNX Runtime agrees; a pruned network equals its masked dense one."""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import fgir
+from fgir.ir.channel_groups import channel_groups
+from fgir.testing.weights import randomize_batch_norm
+from prune_oracle import zero_pruned_inputs
+
+
+def first_output(out):
+    return out["out"] if isinstance(out, dict) else out   # torchvision's segmentation models return a dict
+
+
+def load_both_ways(graph, ref: torch.nn.Module, x: torch.Tensor) -> float:
+    """The reference's state_dict loads strictly into fgir's module (same keys, same order) and fgir's into a
+    fresh copy of the reference; the largest output difference of the two loaded pairs."""
+    model = fgir.to_torch(graph, seed=5)
+    assert list(model.state_dict()) == list(ref.state_dict())
+    model.load_state_dict(ref.state_dict(), strict=True)
+    other = randomize_batch_norm(fgir.to_torch(graph, seed=7), seed=4)
+    back = copy.deepcopy(ref)
+    back.load_state_dict(other.state_dict(), strict=True)
+    with torch.no_grad():
+        ours = model.eval()(x)
+        theirs = first_output(ref.eval()(x))
+        assert ours.shape == theirs.shape
+        return max((ours - theirs).abs().max().item(),
+                   (other.eval()(x) - first_output(back.eval()(x))).abs().max().item())
+
+
+def ort_diff(graph, seed: int, x: np.ndarray) -> tuple[tuple, float]:
+    """ONNX Runtime's output shape, and its largest difference from torch, on ``x``."""
+    import onnxruntime as ort
+
+    module = randomize_batch_norm(fgir.to_torch(graph, seed=seed), seed=seed)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(fgir.to_onnx(graph, weights=module).SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x})[0]
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    return got.shape, float(np.abs(got - want).max())
+
+
+def pruned_against_dense(tmp_path: Path, spec: Path, group_names: list[str], seed: int, size: str = "3x64x64"):
+    """Outputs on one random input: pruned (random masks on ``group_names``), dense with the pruned
+    channels' input weights zeroed, and dense as it was; and the pruned graph."""
+    network = spec.read_text()
+    dense_graph = fgir.compile(network, input=size)
+    groups = channel_groups(dense_graph)
+    dense = randomize_batch_norm(fgir.to_torch(dense_graph, seed=seed), seed)
+    torch.save(dense.state_dict(), tmp_path / "dense.pt")
+    rng = random.Random(seed)
+    masks = {}
+    for name in group_names:
+        mask = [rng.randint(0, 1) for _ in range(groups.any_by_name()[name].width)]
+        mask[0] = 1
+        masks[name] = mask
+    match = re.search(r"modules: \['(\w+)'\]", network)
+    pruned_spec = (network[:match.end() - 1] + ", 'prune']" + network[match.end():] +
+                   textwrap.indent(f"prune: {{type: Prune, masks: {masks}, init_model_file: dense.pt}}\n", " " * 8))
+    (tmp_path / "pruned.yaml").write_text(pruned_spec)
+    pruned_graph = fgir.compile(tmp_path / "pruned.yaml", input=size)
+    assert pruned_graph.meta["params"] < dense_graph.meta["params"]
+    pruned = fgir.to_torch(pruned_graph).eval()
+    c, h, w = map(int, size.split("x"))
+    x = torch.randn(2, c, h, w, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        unpruned = dense(x)
+        zero_pruned_inputs(dense, groups, masks, dense_graph)
+        return pruned(x), dense(x), unpruned
+
+
+
+def pruned_by_ratio(tmp_path: Path, spec: Path, ratio: float, size: str = "3x64x64") -> tuple[float, float, tuple]:
+    """``fgir.prune`` by ``ratio`` (L1) on fresh weights: the params kept (a fraction), the largest difference
+    between the pruned network (its weights sliced by fgir) and the dense one with the removed channels'
+    readers zeroed, and the pruned output's shape."""
+    dense_graph = fgir.compile(spec, input=size)
+    dense = randomize_batch_norm(fgir.to_torch(dense_graph, seed=1), 1)
+    result = fgir.prune(spec, dense, ratio=ratio, input=size)
+    result.write(tmp_path / "pruned.yaml")
+    pruned = fgir.to_torch(fgir.compile(tmp_path / "pruned.yaml", input=size)).eval()
+    c, h, w = map(int, size.split("x"))
+    x = torch.randn(2, c, h, w, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        zero_pruned_inputs(dense, channel_groups(dense_graph), result.masks, dense_graph)
+        got, want = pruned(x), dense(x)
+    return result.params / result.dense_params, (got - want).abs().max().item(), tuple(got.shape)
