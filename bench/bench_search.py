@@ -13,7 +13,11 @@
 4. nsga2: fgir's NSGA2Search against Optuna's NSGA-II on the Quant space (static, exact):
    hypervolume of the (mean_bits:max, weight_bytes:min) front, one reference point per seed.
 
-Run: python bench/bench_search.py [--part static|quality|asha|nsga2|all] [--seeds N] ...
+5. space: static candidates/s (fgir.compile of a frozen candidate), the time of ``fgir space`` for
+   --space-samples samples (10,000 by the issue; the CLI's default is 500), and, per sampler under
+   --budget-macs, the share of proposals over the limit proposing blind (before) and in budget (after).
+
+Run: python bench/bench_search.py [--part static|quality|asha|nsga2|space|all] [--seeds N] ...
 Prints figures and ratios measured in the same run; nothing is asserted.  The machine may be shared:
 repetitions are interleaved and medians quoted.
 """
@@ -225,9 +229,48 @@ def bench_nsga2(args) -> None:
           f"{wins} of {args.seeds} seeds (target: fgir >= Optuna)")
 
 
+def bench_space(args) -> None:
+    import random
+
+    from fgir.search import space_report
+
+    space = Space.from_spec(GUIDE)
+    rng = random.Random(0)
+    texts = [space.freeze(space.sample(rng)) for _ in range(100)]
+    start = time.perf_counter()
+    for text in texts:
+        fgir.compile(text)
+    rate = len(texts) / (time.perf_counter() - start)
+    print(f"\n== space: {GUIDE.name}; the static path (fgir.compile of a frozen candidate) {rate:.0f} candidates/s "
+          f"on one core (10,000 samples would take {10_000 / rate:.0f} s)")
+    start = time.perf_counter()
+    report = space_report(GUIDE, samples=args.space_samples, constraints={"max_macs": args.budget_macs})
+    print(f"fgir space, {args.space_samples:,} samples: {time.perf_counter() - start:.1f} s (target for 10,000: 5 s: "
+          f"{'met' if time.perf_counter() - start <= 5 * args.space_samples / 10_000 else 'missed'}); "
+          f"{report.constraints[0]['within']:.1%} of the samples within max_macs {args.budget_macs:,}")
+    names = ["RandomSearch", "RegularizedEvolution", "BackboneNasSearch", "NSGA2Search", "TPESearch"]
+    print(f"over-budget proposals, budget {args.budget} each, max_macs {args.budget_macs:,}, {args.seeds} seeds "
+          "(before: proposing blind; after: rejected by their compiled cost before proposing):")
+    for name in names:
+        shares = {}
+        for in_budget in (False, True):
+            over = total = 0
+            start = time.perf_counter()
+            for seed in range(args.seeds):
+                result = run_search(GUIDE, algorithm=name, budget=args.budget, seed=seed, in_budget=in_budget,
+                                    constraints={"max_macs": args.budget_macs})
+                over += sum(r["status"] == "invalid" for r in result.rows)
+                total += len(result.rows)
+            shares[in_budget] = (over / total, time.perf_counter() - start)
+        print(f"  {name:21s} before {shares[False][0]:6.1%} ({shares[False][1]:.1f} s)   after {shares[True][0]:6.1%} "
+              f"({shares[True][1]:.1f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("static", "quality", "asha", "nsga2", "all"), default="all")
+    parser.add_argument("--part", choices=("static", "quality", "asha", "nsga2", "space", "all"), default="all")
+    parser.add_argument("--space-samples", type=int, default=10_000)
+    parser.add_argument("--budget-macs", type=int, default=100_000_000)
     parser.add_argument("--static-budget", type=int, default=400)
     parser.add_argument("--static-repeats", type=int, default=3)
     parser.add_argument("--torch-models", type=int, default=10)
@@ -241,7 +284,7 @@ def main() -> None:
     parser.add_argument("--asha-budget", type=int, default=8)
     parser.add_argument("--nsga-budget", type=int, default=320)
     args = parser.parse_args()
-    parts = ("static", "quality", "asha", "nsga2") if args.part == "all" else (args.part,)
+    parts = ("static", "quality", "asha", "nsga2", "space") if args.part == "all" else (args.part,)
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "space.yaml"
         spec.write_text(textwrap.dedent(SMALL).lstrip())
@@ -253,6 +296,8 @@ def main() -> None:
             bench_quality(spec, args)
         if "asha" in parts:
             bench_asha(spec, args)
+        if "space" in parts:
+            bench_space(args)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def test_asha_promotes_the_top_third_of_each_rung_and_continues_from_the_state()
 
 
 def test_the_exact_static_metrics_filter_before_any_training():
-    result = asha(budget=20, constraints={"max_macs": 150_000_000})
+    result = asha(budget=20, constraints={"max_macs": 150_000_000}, in_budget=False)
     invalid = [r for r in result.rows if r["status"] == "invalid"]
     assert invalid and all(r["rung"] == 0 and "accuracy" not in r["metrics"] for r in invalid)
     assert all(r["message"].startswith("over budget: macs") for r in invalid)

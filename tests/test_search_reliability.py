@@ -52,14 +52,25 @@ def test_an_evaluator_that_cannot_reach_a_worker_fails_at_once():
 
 
 def test_a_search_with_no_valid_candidate_exits_1_without_best_yaml(tmp_path):
-    result = run_fgir("search", str(BACKBONE), "-o", str(tmp_path), "--budget", "3", "--max-macs", "1")
+    # three doublings cannot reach out_plane 512: every candidate fails to compile
+    spec = tmp_path / "three.yaml"
+    spec.write_text(BACKBONE.read_text().replace("layer.doublechannel: [0, 1, 1, 0, 1, 0, 0, 1]",
+                                                 "layer.doublechannel: code(8, ones=3)"))
+    result = run_fgir("search", str(spec), "-o", str(tmp_path / "out"), "--budget", "3")
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-4:] == [
-        "fgir search: error: no valid candidate: all 3 were invalid or failed, so there is no best.yaml",
-        "fgir search: note: #0: over budget: macs 96,310,272 > max_macs 1",
-        "fgir search: note: #1: over budget: macs 323,589,120 > max_macs 1",
-        "fgir search: note: #2: over budget: macs 59,872,256 > max_macs 1"]
-    assert not (tmp_path / "best.yaml").exists() and len(rows_of(tmp_path)) == 3
+    ends = "VariantLayer 'layer' ends with 256 channels, but out_plane is 512"
+    assert result.stderr.splitlines()[-4] == \
+        "fgir search: error: no valid candidate: all 3 were invalid or failed, so there is no best.yaml"
+    assert all(line.startswith(f"fgir search: note: #{i}: layer.out_plane: {ends}")
+               for i, line in enumerate(result.stderr.splitlines()[-3:]))
+    assert not (tmp_path / "out" / "best.yaml").exists() and len(rows_of(tmp_path / "out")) == 3
+
+
+def test_a_limit_no_candidate_meets_is_refused_before_the_first_candidate(tmp_path):
+    result = run_fgir("search", str(BACKBONE), "-o", str(tmp_path), "--budget", "3", "--max-macs", "1")
+    assert result.returncode == 2 and result.stderr.startswith(
+        "fgir search: error: --max-macs: no candidate meets max_macs 1: the smallest achievable macs is 27,001,856")
+    assert not (tmp_path / "results.jsonl").exists()
 
 
 def test_the_train_evaluator_says_what_is_missing_before_the_first_candidate(tmp_path):
@@ -68,7 +79,7 @@ def test_the_train_evaluator_says_what_is_missing_before_the_first_candidate(tmp
     done = run_bounded(["-c", code])
     assert (done.returncode, done.stderr) == (2, (
         "fgir search: error: --evaluator: the train evaluator needs the Python package 'scikit-learn', not "
-        "installed\nfgir search: note: pip install 'fgir[search]'\n"))
+        "installed\nfgir search: note: pip install scikit-learn optuna (fgir's search extra)\n"))
     assert not (tmp_path / "out").exists()
 
 

@@ -102,7 +102,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                           help="stop when N training epochs are spent, in all")
     where = p.add_argument_group("where candidates run")
     where.add_argument("--executor", default="local", choices=("local", "ray"),
-                       help="local processes (default) or Ray tasks (pip install 'fgir[ray]')")
+                       help="local processes (default) or Ray tasks (pip install ray (fgir's ray extra))")
     where.add_argument("--ray-address", metavar="ADDRESS",
                        help="an existing Ray cluster (ray://host:10001, auto); default: start a local Ray")
     where.add_argument("--cpus-per-trial", type=float, metavar="N", help="ray: CPUs per candidate (default 1)")

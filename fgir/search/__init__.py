@@ -23,7 +23,8 @@ from fgir.search.config import SearchConfig, SearchUsageError, make_config
 from fgir.search.evaluators import EVALUATORS, TrainEvaluator, static_metrics
 from fgir.search.runner import SearchResult, run_search
 from fgir.search.space import Sample, Space
+from fgir.search.space_report import SpaceReport, space_report
 
 __all__ = ["ALGORITHMS", "EVALUATORS", "Sample", "SearchAlgorithm", "SearchConfig", "SearchResult",
-           "SearchUsageError", "Space", "TrainEvaluator", "make_config", "register_algorithm",
-           "run_search", "static_metrics"]
+           "SearchUsageError", "Space", "SpaceReport", "TrainEvaluator", "make_config", "register_algorithm",
+           "run_search", "space_report", "static_metrics"]

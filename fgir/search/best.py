@@ -67,7 +67,7 @@ def _with_records(text: str, config: SearchConfig, outdir: Path | None) -> str:
 
     import yaml
 
-    from fgir.search.frozen import dump_spec
+    from fgir.spec.tree import dump_spec
 
     data = {}
     if config.evaluator == "train":

@@ -71,6 +71,7 @@ class SearchConfig:
     epoch_budget: int | None = None         # total training epochs (bounds a scheduler's search)
     latency: Latency | None = None          # measure latency_ms after the static metrics
     scheduler_origins: dict[str, Origin] = field(default_factory=dict, repr=False)   # "type" and its options
+    constraint_origins: dict[str, Origin] = field(default_factory=dict, repr=False)  # those the spec wrote
 
     def fingerprint(self, space: Space) -> dict[str, Any]:
         """What a results directory must match to be resumed (the budget and workers may change)."""
@@ -154,7 +155,8 @@ def make_config(doc: SpecDocument, *, algorithm: str | None = None,
                         budget if budget is not None else spec.get("budget", DEFAULT_BUDGET),
                         seed if seed is not None else spec.get("seed", 0), input, origin,
                         {k: Origin(spec.value_loc(k), f"search_algorithm.{k}") for k in options},
-                        sched, sched_options, epochs_total, measure, sched_origin)
+                        sched, sched_options, epochs_total, measure, sched_origin,
+                        _constraint_origins(spec, constraints or {}))
 
 
 def _algorithm(spec: SMap, override: str | None, report: Reporter) -> tuple[type | None, Origin | None]:
@@ -295,6 +297,15 @@ def _objectives(spec: SMap, override: list[str] | None, kind: Any, report: Repor
             continue
         out.append(objective)
     return out
+
+
+def _constraint_origins(spec: SMap, override: dict[str, float]) -> dict[str, Origin]:
+    """Where the spec wrote each constraint the command line does not override (errors about it go there)."""
+    given = spec.get("constraints")
+    if not isinstance(given, SMap):
+        return {}
+    return {str(k): Origin(given.value_loc(k), f"search_algorithm.constraints.{k}") for k in given
+            if k not in override}
 
 
 def _constraints(spec: SMap, override: dict[str, float], kind: Any, report: Reporter) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """Reading ``hyper_parameters``: each entry becomes typed dimensions or a derived value.
 
-What a value means follows the target's declared type (SEMANTICS.md):
+What a value means follows the target's declared type (docs/semantics.md):
 
 * a list on a **list-typed** argument of 0/1 items (a code such as
   ``doublechannel``) is the *initial code* of a binary-code search of that

@@ -29,6 +29,7 @@ from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.search.algorithms import Proposal, SearchAlgorithm
 from fgir.search.best import best_spec_text, candidate_seed, test_metrics
 from fgir.search.config import SearchConfig, SearchUsageError, make_config
+from fgir.search.cost import CostModel, static_constraints
 from fgir.search.evaluators import Job, make_evaluator
 from fgir.search.evaluators.candidate import describe_error
 from fgir.search.executors import make_executor
@@ -188,7 +189,7 @@ def run_search(spec: str | Path | Space, outdir: str | Path | None = None, *,
                scheduler: str | None = None, scheduler_options: dict[str, Any] | None = None,
                epoch_budget: int | None = None, latency: bool | dict[str, Any] | None = None,
                executor: str = "local", executor_options: dict[str, Any] | None = None,
-               plugins: list[str] | None = None,
+               plugins: list[str] | None = None, in_budget: bool = True,
                progress: Progress | None = None, where: str = "<options>") -> SearchResult:
     """Search a spec's hyper_parameters; see the module docstring and :mod:`fgir.search.config`.
 
@@ -199,6 +200,11 @@ def run_search(spec: str | Path | Space, outdir: str | Path | None = None, *,
     ``address``, ``cpus_per_trial``, ``gpus_per_trial``, ``timeout``, ``retries``;
     ``workers``: trials at once, default as many as the cluster has room for).
     ``plugins``: what workers load (default: the plugin files this process loaded).
+
+    Before anything is evaluated, a static constraint (``max_macs``, ``max_params``...) that no
+    candidate can meet is an error at the place it was written (:mod:`fgir.search.feasibility`).
+    With such constraints the algorithm proposes only candidates within them (``in_budget``; False
+    proposes blind, and those over a limit are recorded invalid).
     """
     import fgir
 
@@ -213,6 +219,13 @@ def run_search(spec: str | Path | Space, outdir: str | Path | None = None, *,
         raise SearchUsageError(Diagnostic(Loc(where), "--workers",
                                           f"workers must be a positive integer, got {workers}"))
     algo: SearchAlgorithm = config.build_algorithm(space, where)
+    if static_constraints(config.constraints):
+        from fgir.search.feasibility import check_feasible
+
+        model = CostModel(space, config.input)
+        check_feasible(model, config.constraints, config.constraint_origins, where)
+        if in_budget:
+            algo.limit_to(model, config.constraints)
     schedule = config.build_scheduler(where) if config.scheduler is not None else None
     scorer = make_evaluator(config.evaluator, config.evaluator_options)
     check_ready(config, scorer, where)
@@ -256,7 +269,7 @@ def check_ready(config: SearchConfig, scorer: Any, where: str) -> None:
         listed = ", ".join(f"'{names.get(n, n)}'" for n, _ in missing)
         raise SearchUsageError(Diagnostic(Loc(where), "--evaluator" if config.evaluator == "train" else "--latency",
                                           f"{missing[0][1]} needs the Python package{'s' * (len(missing) > 1)} "
-                                          f"{listed}, not installed", hint="pip install 'fgir[search]'"))
+                                          f"{listed}, not installed", hint="pip install scikit-learn optuna (fgir's search extra)"))
 
 
 def _better(current: Row | None, row: Row, config: SearchConfig) -> Row | None:

@@ -4,7 +4,7 @@ A *sample* is a dict from dimension key (the concrete path, e.g.
 ``layer.doublechannel`` or ``process.nbit_w_list[3]``) to a plain value.
 :meth:`Space.freeze` writes a sample into the spec, computes the derived
 values (``${...}``) and returns a complete spec (YAML text; see
-:mod:`fgir.search.frozen` for what it keeps).  :meth:`Space.key` is the
+:mod:`fgir.spec.tree` for what it keeps).  :meth:`Space.key` is the
 canonical hash that identifies a sample: duplicates are skipped by it.
 
 Example:
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from fgir.diagnostics import Diagnostic, FgirError
-from fgir.search.frozen import copy_tree, dump_spec, get_in, plain_tree, set_in
+from fgir.spec.tree import copy_tree, dump_spec, get_in, plain_tree, set_in
 from fgir.search.hyper import Derived, Dimension, read_hyper_parameters
 from fgir.search.targets import MISSING, BlockTypeName
 from fgir.spec.document import SpecDocument, parse_document

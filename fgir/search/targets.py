@@ -162,7 +162,7 @@ def _network_groups(doc: SpecDocument, here: str, segment: int) -> Any:
     from fgir.api import compile, loads
     from fgir.diagnostics import FgirError
     from fgir.ir.channel_groups import channel_groups
-    from fgir.search.frozen import dump_spec, plain_tree
+    from fgir.spec.tree import dump_spec, plain_tree
 
     root = plain_tree(doc.root)
     space = root["search_space"] if doc.space is not doc.root else root

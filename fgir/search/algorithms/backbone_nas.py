@@ -1,6 +1,6 @@
 """BackboneNasSearch: random samples first, then mutations of the Pareto front.
 
-SEMANTICS.md: an evolutionary search over binary codes; a mutation moves a 1 to
+docs/semantics.md: an evolutionary search over binary codes; a mutation moves a 1 to
 a neighbouring 0 or swaps a 1 with a 0 (both keep the count of ones, so the
 widths a code implies stay consistent), or adds or removes a 1 where the count
 is free; duplicates are skipped by the canonical hash; the front is over the

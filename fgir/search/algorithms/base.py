@@ -27,6 +27,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
 
+from fgir.search.cost import CostModel, fits, static_constraints
 from fgir.search.pareto import Objective
 from fgir.search.space import Sample, Space
 
@@ -60,6 +61,9 @@ class SearchAlgorithm:
         self.objectives = list(objectives)
         self.seen: set[str] = set()
         self.history: list[dict[str, Any]] = []
+        self.model: CostModel | None = None
+        self.limits: dict[str, float] = {}
+        self.refused: set[str] = set()      # keys of samples refused by their static cost, never proposed
 
     @classmethod
     def type_name(cls) -> str:
@@ -73,13 +77,26 @@ class SearchAlgorithm:
         """The rows of the last batch, in the order it was asked (possibly cut short at the budget)."""
         self.history.extend(rows)
 
+    def limit_to(self, model: CostModel, constraints: dict[str, float]) -> None:
+        """Propose only samples whose static cost (compiled by ``model``, once each) meets ``constraints``.
+
+        Every way an algorithm proposes goes through :meth:`claim`, so random
+        samples, mutants, children and Optuna's trials over the limit are drawn
+        again instead of costing an evaluation; the rejection depends on the
+        values alone, so a seed still gives one search and resuming replays it.
+        """
+        self.model, self.limits = model, static_constraints(constraints)
+
     # -- helpers ----------------------------------------------------------------------------
     def claim(self, values: Sample) -> bool:
-        """True (and remember it) when no earlier proposal had these values."""
+        """True (and remember it) when no earlier proposal had these values and they are within the limits."""
         key = self.space.key(values)
         if key in self.seen:
             return False
         self.seen.add(key)
+        if self.limits and self.model is not None and not fits(self.model.cost(values), self.limits):
+            self.refused.add(key)
+            return False
         return True
 
     def random_batch(self, n: int) -> list[Proposal]:

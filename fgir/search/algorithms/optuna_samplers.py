@@ -14,7 +14,7 @@ already proposed is told that candidate's outcome (or failed, while it is still
 out) and another is asked: fgir never evaluates a candidate twice.  The spec's own values are enqueued as the
 first trial.  Optuna is seeded with the search's seed and its state lives in
 memory, so a seed gives the same search and a resumed search replays it exactly.
-Needs ``optuna`` (``pip install 'fgir[search]'``).
+Needs ``optuna`` (``pip install scikit-learn optuna (fgir's search extra)``).
 
 Example:
     >>> from fgir.search.space import Space
@@ -49,7 +49,7 @@ def _optuna() -> Any:
         import optuna
     except ImportError:
         raise MissingPackage("this algorithm needs the Python package 'optuna', not installed "
-                             "(pip install 'fgir[search]')") from None
+                             "(pip install scikit-learn optuna (fgir's search extra))") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
@@ -110,6 +110,8 @@ class OptunaSearch(SearchAlgorithm):
             if self.claim(values):
                 self.out[key] = trial
                 out.append(Proposal(values, "initial" if trial.number == 0 else self.origin))
+            elif key in self.refused:   # over a limit, never evaluated: the sampler learns it is infeasible
+                self._tell(trial, "invalid", None)
             else:            # a duplicate: what its first trial learnt (failed while that one is still out)
                 self._tell(trial, *self.told.get(key, ("error", None)))
         return out or self.random_batch(self.batch)

@@ -26,6 +26,7 @@ from fgir.search.page.data import SearchData, read_search
 from fgir.search.page.draw import to_svg, write_png
 from fgir.search.page.html import HEIGHT, WIDTH, counts, pairs, render_page
 from fgir.search.page.scene import COLORS, Box, Shape, legend, progress, scatter
+from fgir.search.page.space_page import render_space_page, write_space_page
 
 SUFFIXES = (".html", ".svg", ".png")
 
@@ -75,4 +76,5 @@ def write_report(folder: str | Path, output: str | Path, x: str | None = None, y
     return output
 
 
-__all__ = ["SUFFIXES", "SearchData", "read_search", "render_page", "write_report"]
+__all__ = ["SUFFIXES", "SearchData", "read_search", "render_page", "render_space_page", "write_report",
+           "write_space_page"]

@@ -35,6 +35,9 @@ def _element(shape: Shape) -> str:
         (x, y), r = shape.points[0], shape.r
         d = f"M{x - r:g},{y - r:g}L{x + r:g},{y + r:g}M{x - r:g},{y + r:g}L{x + r:g},{y - r:g}"
         return f'<path d="{d}" stroke="{c}" stroke-width="{w:g}" fill="none"{_attrs(shape)}/>'
+    if shape.kind == "rect":
+        (x, y), (w, h) = shape.points
+        return f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" fill="{c}"{_attrs(shape)}/>'
     if shape.kind == "text":
         x, y = shape.points[0]
         return f'<text x="{x:g}" y="{y:g}" fill="{c}" text-anchor="{shape.anchor}">{escape(shape.text)}</text>'
@@ -70,6 +73,9 @@ def write_png(shapes: Sequence[Shape], width: int, height: int, path: Path, scal
         elif s.kind == "circle":
             (x, y), r = px(s.points[0]), s.r * scale
             draw.ellipse([x - r, y - r, x + r, y + r], fill=s.color if s.fill else "white", outline=s.color)
+        elif s.kind == "rect":
+            (x, y), (w, h) = px(s.points[0]), px(s.points[1])
+            draw.rectangle([x, y, x + w, y + h], fill=s.color)
         elif s.kind == "cross":
             (x, y), r = px(s.points[0]), s.r * scale
             draw.line([(x - r, y - r), (x + r, y + r)], fill=s.color, width=w)
