@@ -37,8 +37,10 @@ def _channels_first(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(images N x C x H x W float32, labels int64), checked; DataError naming the file otherwise."""
+def read_npz(path: str | Path, labels: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """(images N x C x H x W float32, labels int64), checked; DataError naming the file otherwise.
+
+    ``labels=False``: an ``.npz`` without ``y`` is read too (its labels None), for predicting."""
     path = Path(path)
     if not path.is_file():
         raise data_error(path, "no such file")
@@ -49,20 +51,22 @@ def read_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         reason = "it holds object arrays, which fgir does not load" if "pickle" in str(exc) else str(exc)
         raise data_error(path, f"not a readable NumPy .npz file ({reason})") from None
-    for key in ("x", "y"):
+    for key in ("x", "y") if labels or "y" in arrays else ("x",):
         if key not in arrays:
             raise data_error(path, f"has no array '{key}' (it holds {', '.join(held) or 'nothing'})",
                              hint="an .npz data set holds images as 'x' and integer labels as 'y'")
-    x, y = arrays["x"], arrays["y"]
+    x, y = arrays["x"], arrays.get("y")
     if x.ndim not in (3, 4):
         raise data_error(path, f"x has shape {tuple(x.shape)}; expected N x H x W, N x C x H x W "
                                f"or N x H x W x C")
+    if len(x) == 0:
+        raise data_error(path, "holds no images")
+    if y is None:   # labels=False: images to predict
+        return _pixels(path, _channels_first(x)), None
     if y.ndim != 1:
         raise data_error(path, f"y has shape {tuple(y.shape)}; expected one label per image (N,)")
     if len(x) != len(y):
         raise data_error(path, f"x holds {len(x)} images but y holds {len(y)} labels")
-    if len(x) == 0:
-        raise data_error(path, "holds no images")
     if not np.issubdtype(y.dtype, np.integer):
         raise data_error(path, f"y holds {y.dtype} values; labels are integers 0..classes-1")
     return _pixels(path, _channels_first(x)), y.astype(np.int64)

@@ -30,10 +30,9 @@ import numpy as np
 
 from fgir.data.arrays import read_npz
 from fgir.data.errors import data_error
+from fgir.data.preprocess import DEFAULT_MEAN, DEFAULT_STD, DEFAULT_VAL_FRACTION, Preprocess, per_channel
 
 DIGITS = "digits"
-DEFAULT_MEAN = 0.5
-DEFAULT_STD = 0.25
 CALIBRATION_BATCH = 32
 
 
@@ -56,18 +55,17 @@ class ImageSet:
         return ImageSet(self.x[idx].contiguous(), self.y[idx].contiguous(), self.source, self.classes)
 
 
-def per_channel(value: float | Sequence[float], channels: int, what: str) -> list[float]:
-    """A mean or std for each channel: one number for all, or one per channel (ValueError otherwise)."""
-    values = [float(value)] * channels if isinstance(value, (int, float)) else [float(v) for v in value]
-    if len(values) != channels:
-        raise ValueError(f"{what} has {len(values)} values for {channels} channels")
-    if what == "std" and any(v <= 0 for v in values):
-        raise ValueError("std values must be positive")
-    return values
+def read_pixels(source: str | Path, input_dims: Sequence[int], workers: int = 1,
+                labels: bool = True) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
+    """A data set's raw pixels (N x C x H x W float32 in [0, 1], an image folder's at ``input_dims``),
+    its labels and class names, before any preparation: what a deployed model's user has.
+    ``labels=False`` also reads an ``.npz`` without ``y`` (labels None)."""
+    x, y, classes, _ = _read(source, input_dims, workers, labels)
+    return x, y, classes
 
 
-def _read(source: str | Path, input_dims: Sequence[int], workers: int) -> tuple[np.ndarray, np.ndarray,
-                                                                              list[str] | None, bool]:
+def _read(source: str | Path, input_dims: Sequence[int], workers: int,
+          labels: bool = True) -> tuple[np.ndarray, np.ndarray, list[str] | None, bool]:
     """Raw pixels in [0, 1], labels, class names, and whether they are at the input size already."""
     if str(source) == DIGITS:
         from sklearn.datasets import load_digits   # lazy: scikit-learn is needed for the demo set only
@@ -89,7 +87,7 @@ def _read(source: str | Path, input_dims: Sequence[int], workers: int) -> tuple[
         raise data_error(path, f"unknown kind of data set '{path.suffix}'",
                          hint="data is an image folder (one subfolder per class), an .npz with x and y, "
                               "or 'digits'")
-    x, y = read_npz(path)
+    x, y = read_npz(path, labels)
     return x, y, None, False
 
 
@@ -101,26 +99,18 @@ def load_images(source: str | Path, input_dims: Sequence[int], *, num_classes: i
     ``num_classes``: the network's outputs; a label outside ``0..num_classes-1`` is an error.
     """
     import torch
-    import torch.nn.functional as F
 
-    channels, height, width = input_dims
-    x, y, classes, sized = _read(source, input_dims, workers)
+    channels = input_dims[0]
+    x, y, classes, _ = _read(source, input_dims, workers)
     where = str(source)
     if x.shape[1] not in (1, channels):
         raise data_error(where, f"the images have {x.shape[1]} channels; the network takes {channels} "
                                 f"(its input is {'x'.join(map(str, input_dims))})")
     if num_classes is not None:
         _check_labels(where, y, classes, num_classes)
-    images = torch.from_numpy(x)
-    if not sized and tuple(images.shape[2:]) != (height, width):
-        shrink = height < images.shape[2] or width < images.shape[3]
-        images = F.interpolate(images, size=(height, width), mode="bilinear", align_corners=False,
-                               antialias=shrink)
-    if images.shape[1] != channels:
-        images = images.expand(-1, channels, -1, -1)
-    m = torch.tensor(per_channel(mean, channels, "mean")).view(1, -1, 1, 1)
-    s = torch.tensor(per_channel(std, channels, "std")).view(1, -1, 1, 1)
-    return ImageSet(((images - m) / s).contiguous(), torch.from_numpy(y), where, classes)
+    # what every model trained on it records (fgir.data.preprocess): one code path, training's and deployment's
+    images = Preprocess.of(mean, std, input_dims).prepare(torch.from_numpy(x))
+    return ImageSet(images, torch.from_numpy(y), where, classes)
 
 
 def _check_labels(where: str, y: np.ndarray, classes: list[str] | None, num_classes: int) -> None:
@@ -176,5 +166,5 @@ def calibration_batches(source: str | Path, input_dims: Sequence[int], count: in
     return [data.x[order[i * batch_size:(i + 1) * batch_size]] for i in range(count)]
 
 
-__all__ = ["DEFAULT_MEAN", "DEFAULT_STD", "DIGITS", "ImageSet", "calibration_batches", "load_images",
-           "per_channel", "split", "split_indices"]
+__all__ = ["DEFAULT_MEAN", "DEFAULT_STD", "DEFAULT_VAL_FRACTION", "DIGITS", "ImageSet", "calibration_batches",
+           "load_images", "per_channel", "read_pixels", "split", "split_indices"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable
 
+from fgir.data.preprocess import DEFAULT_MEAN, DEFAULT_STD, DEFAULT_VAL_FRACTION
 from fgir.diagnostics import FgirError
 from fgir.limits import MAX_VALUE
 
@@ -53,16 +54,16 @@ class Recipe:
     amp: bool = False                       # bfloat16 autocast, CUDA only
     device: str = "auto"
     save_every: int = 0                     # steps between mid-epoch checkpoints (0: at epoch ends only)
-    log_every: int = 0                      # steps between progress lines (0: about ten an epoch)
+    log_every: int = 0                      # steps between progress lines (0: on a terminal a bar; else every 30 s)
     # dataset:
     data: str | None = None
     val: str | None = None
-    val_fraction: float = 0.2
+    val_fraction: float = DEFAULT_VAL_FRACTION
     augment: bool = False
     crop_padding: int | None = None         # augment: default an eighth of the side
     hflip: bool = True                      # augment: flip horizontally half the images
-    mean: Any = 0.5
-    std: Any = 0.25
+    mean: Any = DEFAULT_MEAN             # the normalisation, recorded in the model (fgir.data.preprocess)
+    std: Any = DEFAULT_STD
     workers: int = 1
 
     @property

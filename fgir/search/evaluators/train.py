@@ -1,9 +1,11 @@
 """The train evaluator: a short training run per candidate, scored on a held-out split. No downloads.
 
-Without ``data`` it trains on scikit-learn's bundled digits (the 8x8 grey
-digits resized to the network's input, replicated to its channels, split
-75/25, stratified, fixed: :func:`fgir.data.digits.digits_tensors`) and scores
-the held-out quarter.  With ``data`` (an image folder or an ``.npz``, as
+Without ``data`` it trains on scikit-learn's bundled digits prepared and split
+as ``fgir train --data digits`` prepares and splits them (the 8x8 grey digits
+resized to the network's input, replicated to its channels, normalised as
+training does; a stratified, fixed fifth held out:
+:func:`fgir.data.digits.digits_tensors`) and scores that held-out fifth, the
+images ``fgir train`` reports its validation accuracy on.  With ``data`` (an image folder or an ``.npz``, as
 ``fgir train`` reads them: :mod:`fgir.data.sources`) a candidate trains on
 the training split and ``accuracy`` is its validation split's, which the search
 selects by; the test split (``test``, else a fixed fifth of ``data``; the
