@@ -1,0 +1,46 @@
+"""``fgir extract``: one candidate of a trained supernet as a plain spec and fgir checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from fgir.cli.common import EXIT_OK
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from fgir.supernet import extract
+    from fgir.supernet.checkpoint import parse_assignment
+
+    candidate = args.candidate
+    if candidate.lstrip().startswith("{"):
+        candidate = parse_assignment(candidate)
+    calibrate = None
+    if args.calibrate:
+        from fgir.supernet.checkpoint import load_supernet
+        from fgir.api import calibration_batches
+
+        net = load_supernet(args.supernet, args.space)
+        calibrate = calibration_batches(net.ir.graph, args.calibrate, args.calibrate_data)
+        text, _ = extract(net, candidate, args.output, calibrate=calibrate)
+    else:
+        text, _ = extract(args.supernet, candidate, args.output, space=args.space)
+    print(f"wrote {args.output} and its spec {args.output.rsplit('.', 1)[0]}.yaml "
+          f"({json.dumps(len(text.splitlines()))} lines)")
+    return EXIT_OK
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("extract", help="one candidate of a supernet (fgir train --supernet) as a plain spec "
+                                       "and fgir checkpoint")
+    p.add_argument("--plugin", action="append", default=[], metavar="FILE.py|MODULE",
+                   help="import a Python file or module that registers user blocks (repeatable)")
+    p.add_argument("supernet", metavar="SUPER.pt", help="a supernet checkpoint (fgir train SPACE --supernet)")
+    p.add_argument("--candidate", required=True, metavar="FILE|JSON",
+                   help="a YAML/JSON mapping by dotted path, a frozen spec of the space (best.yaml), or inline JSON")
+    p.add_argument("-o", "--output", required=True, metavar="SUB.pt", help="the fgir checkpoint (spec beside it)")
+    p.add_argument("--space", metavar="SPACE.yaml", help="refuse a supernet trained on another space")
+    p.add_argument("--calibrate", type=int, default=0, metavar="N",
+                   help="recalibrate the candidate's BatchNorm statistics on N batches first")
+    p.add_argument("--calibrate-data", default="digits", metavar="PATH", help="data to recalibrate on (digits)")
+    p.set_defaults(func=cmd_extract)

@@ -1,0 +1,155 @@
+"""Supernet checkpoints (``super.pt``), candidates read from files, and extraction of one candidate.
+
+A supernet checkpoint holds the space's text (so it rebuilds the same supernet), its sha256, the
+input size, the shared weights and the training's preprocessing record.  A candidate is read from
+a YAML/JSON mapping by dotted path (``stage2.depth: 3``; an optional ``space_sha256`` is checked),
+or from a frozen spec of the space such as a search's best.yaml (each dimension read at its path).
+
+Example:
+    >>> from fgir.supernet.ir import build_supernet
+    >>> from fgir.supernet.torch_module import SupernetModule
+    >>> net = SupernetModule(build_supernet("examples/search/supernet_mobilenet.yaml"))
+    >>> save_supernet(net, "super.pt")
+    >>> spec, state = extract("super.pt", net.ir.smallest, "sub.pt")
+    >>> import fgir; sum(p.numel() for p in fgir.load_model("sub.pt").parameters()) > 0
+    True
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fgir.diagnostics import Diagnostic, FgirError, Loc, SpecIOError
+
+FORMAT = "fgir-supernet-1"
+
+
+def save_supernet(net: Any, path: str | Path, preprocess: Any = None) -> None:
+    """Write ``net`` (a SupernetModule) atomically: space text and hash, input, shared weights."""
+    import torch
+
+    from fgir.atomic import write_atomic
+
+    ir = net.ir
+    payload = {"format": FORMAT, "space_text": ir.space.text, "space_file": ir.space.file,
+               "space_sha256": ir.space_sha256, "input": ir.input, "state_dict": net.shared.state_dict(),
+               "preprocess": preprocess if preprocess is not None else _record(net)}
+    write_atomic(Path(path), lambda tmp: torch.save(payload, tmp))
+
+
+def _record(net: Any) -> Any:
+    from fgir.data.preprocess import Preprocess
+
+    value = getattr(net, "fgir_preprocess", None)
+    return value.to_dict() if isinstance(value, Preprocess) else value
+
+
+def load_supernet(path: str | Path, space: str | Path | None = None) -> Any:
+    """The SupernetModule saved at ``path``; with ``space`` (a spec file), refuse a checkpoint of another
+    space, naming both hashes."""
+    import torch
+
+    from fgir.search.space import Space
+    from fgir.supernet.ir import build_supernet
+    from fgir.supernet.torch_module import SupernetModule
+
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise SpecIOError(Diagnostic(Loc(str(path)), "", "no such file")) from None
+    except Exception as exc:
+        raise SpecIOError(Diagnostic(Loc(str(path)), "", f"is not a readable torch file: {exc}")) from None
+    if not (isinstance(payload, dict) and payload.get("format") == FORMAT):
+        raise FgirError(Diagnostic(Loc(str(path)), "", "is not a supernet checkpoint (fgir train --supernet "
+                                                       "writes them)", hint="fgir compile --weights takes a "
+                                                                            "plain fgir checkpoint"))
+    saved = Space.from_text(payload["space_text"], payload["space_file"])
+    if space is not None:
+        given = Space.from_spec(space)
+        if given.sha256 != payload["space_sha256"]:
+            raise FgirError(Diagnostic(Loc(str(path)), "", f"is the supernet of another space: it was trained on "
+                                       f"{payload['space_file']} (sha256 {payload['space_sha256'][:16]}), not "
+                                       f"{given.file} (sha256 {given.sha256[:16]})",
+                                       hint="extract with the space the supernet was trained on"))
+    net = SupernetModule(build_supernet(saved, payload["input"]), seed=0)
+    net.shared.load_state_dict(payload["state_dict"])
+    net.fgir_preprocess = payload.get("preprocess")
+    return net
+
+
+def read_candidate(path: str | Path, space: Any) -> dict[str, Any]:
+    """A candidate from a file: a mapping by dotted path, or a frozen spec of ``space`` (best.yaml)."""
+    from fgir.spec.tree import get_in
+    from fgir.spec.yaml_loader import SMap, load_yaml_file
+
+    path = Path(path)
+    root = load_yaml_file(path)   # JSON is YAML
+    if not isinstance(root, dict):
+        raise FgirError(Diagnostic(Loc(str(path)), "", "a candidate file holds a mapping (dotted path: value) "
+                                                       "or a frozen spec of the space"))
+    recorded = root.get("space_sha256")
+    if recorded is not None and recorded != space.sha256 and not space.sha256.startswith(str(recorded)):
+        raise FgirError(Diagnostic(root.value_loc("space_sha256") if isinstance(root, SMap) else Loc(str(path)),
+                                   "space_sha256", f"the candidate is of another space (sha256 {recorded}); "
+                                   f"the supernet's space {space.file} has sha256 {space.sha256[:16]}"))
+    if "modules" in root or "search_space" in root:   # a frozen spec: each dimension at its path
+        tree = root.get("search_space", root)
+        out = SMap(root.loc) if isinstance(root, SMap) else {}
+        for dim in space.dimensions:
+            parent = get_in(tree, dim.target.segments[:-1], None)
+            last = dim.target.segments[-1]
+            if isinstance(parent, dict) and last in parent:
+                out[dim.key] = parent[last]
+                if isinstance(parent, SMap) and isinstance(out, SMap):
+                    out.key_locs[dim.key] = parent.key_loc(last)
+                    out.value_locs[dim.key] = parent.value_loc(last)
+        return out
+    return root
+
+
+def parse_assignment(text: str) -> dict[str, Any]:
+    """A candidate given inline as JSON (``{"stage1.depth": 2, ...}``)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FgirError(Diagnostic(Loc("<candidate>"), "", f"not JSON: {exc}")) from None
+    return value
+
+
+def extract(supernet: Any, assignment: Any, output: str | Path | None = None, *, space: str | Path | None = None,
+            calibrate: Any = None) -> tuple[str, dict[str, Any]]:
+    """One candidate of a supernet (a SupernetModule or a checkpoint path) as (spec text, state_dict).
+
+    ``assignment``: a dict by dotted path, or a candidate file (:func:`read_candidate`).  ``calibrate``:
+    batches to recalibrate the candidate's BatchNorm statistics on first.  With ``output``, writes a plain
+    fgir checkpoint there (``fgir.save_model`` of ``fgir.to_torch`` of the spec, these weights) and the
+    spec beside it (``.yaml``).
+    """
+    from fgir.api import loads, save_model, to_torch
+
+    net = supernet if not isinstance(supernet, (str, Path)) else load_supernet(supernet, space)
+    where = "<candidate>"
+    if isinstance(assignment, (str, Path)):
+        where = str(assignment)
+        assignment = read_candidate(assignment, net.ir.space)
+    net.set_candidate(net.check_candidate(assignment, where))
+    if calibrate is not None:
+        net.recalibrate(calibrate)
+    text, state = net.extract()
+    if output is not None:
+        module = to_torch(loads(text, str(Path(output).with_suffix(".yaml"))))
+        module.load_state_dict(state)
+        record = getattr(net, "fgir_preprocess", None)
+        if record is not None:
+            from fgir.backends.torch.checkpoint import attach_preprocess
+
+            attach_preprocess(module, record)
+        save_model(module, output)
+        Path(output).with_suffix(".yaml").write_text(text, encoding="utf-8")
+    return text, state
+
+
+__all__ = ["FORMAT", "extract", "load_supernet", "parse_assignment", "read_candidate", "save_supernet"]
