@@ -1,9 +1,10 @@
 """What a run shows and records: a progress bar (tqdm) on a terminal, plain lines elsewhere, metrics.jsonl.
 
 On a terminal each epoch gets a tqdm bar with its ETA, loss and accuracy; in a
-log file or a pipe, a plain line every ``log_every`` steps (default: about ten
-an epoch) with the same figures and the ETA of the epoch, and one line at each
-epoch's end.  ``metrics.jsonl`` gets a row per epoch (``kind: epoch``) and,
+log file or a pipe (stderr not a terminal) one line at each epoch's end, and
+within an epoch a line with the same figures and the epoch's ETA only every
+``log_every`` steps when that is set, else at most once every ``PIPE_SECONDS``
+(30 s): a log stays a few lines an epoch however fast the steps run.  ``metrics.jsonl`` gets a row per epoch (``kind: epoch``) and,
 with ``log_every``, a row every that many steps (``kind: step``)::
 
     {"kind": "epoch", "epoch": 1, "step": 21, "loss": 1.2, "accuracy": 0.61, "val_loss": 0.5,
@@ -17,16 +18,21 @@ Example:
     >>> bar.step(5, {"loss": 0.5, "accuracy": 0.75, "lr": 0.1, "images_per_s": 100.0}, eta=3.0)
     >>> out.getvalue()
     'epoch 1/2 step 5/10  loss 0.5000  acc 0.7500  lr 0.1  100 img/s  eta 0:00:03\\n'
+    >>> quiet = Progress(io.StringIO(), epochs=2)          # a pipe, no log_every: no line 1 s in
+    >>> quiet.start_epoch(0, total=10, done=0)
+    >>> [quiet.wants(done) for done in (1, 2, 10)]
+    [False, False, False]
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
-LINES_PER_EPOCH = 10
+PIPE_SECONDS = 30.0   # in a pipe or a log, without log_every: at most one step line this often
 
 
 def _eta(seconds: float) -> str:
@@ -50,11 +56,12 @@ class Progress:
         self.stream, self.epochs, self.log_every = stream, epochs, log_every
         self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)()) and _columns(stream) > 0
         self.bar: Any = None
-        self.epoch, self.total, self.every = 0, 0, 1
+        self.epoch, self.total = 0, 0
+        self.last = time.monotonic()   # when the last line (or the epoch's start) was written
 
     def start_epoch(self, epoch: int, total: int, done: int) -> None:
         self.epoch, self.total = epoch, total
-        self.every = self.log_every or max(1, total // LINES_PER_EPOCH)
+        self.last = time.monotonic()
         if self.tty:
             from tqdm import tqdm
 
@@ -63,7 +70,13 @@ class Progress:
 
     def wants(self, done: int) -> bool:
         """Whether the step that brings the epoch to ``done`` batches gets a line (the epoch's end has its own)."""
-        return self.stream is not None and (self.tty or (done % self.every == 0 and done != self.total))
+        if self.stream is None or self.tty:
+            return self.stream is not None
+        if done == self.total:
+            return False
+        if self.log_every:
+            return done % self.log_every == 0
+        return time.monotonic() - self.last >= PIPE_SECONDS
 
     def step(self, done: int, figures: dict[str, float], eta: float) -> None:
         if self.stream is None:
@@ -77,6 +90,7 @@ class Progress:
                           f"loss {figures['loss']:.4f}  acc {figures['accuracy']:.4f}  lr {figures['lr']:.3g}  "
                           f"{figures['images_per_s']:.0f} img/s  eta {_eta(eta)}\n")
         self.stream.flush()
+        self.last = time.monotonic()
 
     def end_epoch(self, row: dict[str, Any]) -> None:
         if self.bar is not None:

@@ -50,7 +50,7 @@ def _import_ray(where: str) -> Any:
     except ImportError:
         raise SearchUsageError(Diagnostic(Loc(where), "--executor", "the ray executor needs the Python "
                                           "package 'ray', which is not installed",
-                                          hint="pip install 'fgir[ray]'")) from None
+                                          hint="pip install ray (fgir's ray extra)")) from None
     return ray
 
 
@@ -59,6 +59,38 @@ def _worker_died(rx: Any) -> tuple[type, ...]:
     names = ("WorkerCrashedError", "NodeDiedError", "ObjectLostError", "OutOfMemoryError", "RaySystemError",
              "LocalRayletDiedError", "ActorDiedError")
     return tuple(getattr(rx, n) for n in names if hasattr(rx, n))
+
+
+def _quiet_ray(local: bool) -> None:
+    """Keep Ray's banners off the user's terminal, changing none of its behaviour.
+
+    A local Ray started with ``RAY_AUTH_MODE`` unset turns token authentication on and logs a warning
+    saying so; naming that same mode explicitly is what Ray reads as "the user chose", and it stays
+    silent (a cluster's own mode, ``--ray-address``, is left to the cluster); it is named only before Ray
+    is imported.  Usage statistics are off, as ``ray start --disable-usage-stats`` makes them.  A user's
+    own setting of either wins.
+
+        >>> import os
+        >>> import sys
+        >>> saved = {k: os.environ.pop(k, None) for k in ("RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED")}
+        >>> _quiet_ray(local=True); os.environ.get("RAY_AUTH_MODE") == (None if "ray" in sys.modules else "token")
+        True
+        >>> os.environ["RAY_USAGE_STATS_ENABLED"]
+        '0'
+        >>> for k, v in saved.items():
+        ...     _ = os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    """
+    import logging
+    import os
+    import sys
+
+    # Ray caches its settings when imported: naming the mode after that would start a cluster that wants
+    # a token the driver does not send (so then Ray's own default, and its warning, stand)
+    if local and "ray" not in sys.modules:
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if logging.getLogger("ray").level == logging.NOTSET:   # Ray's info lines ("Started a local Ray ...")
+        logging.getLogger("ray").setLevel(logging.WARNING)
 
 
 class RayExecutor:
@@ -76,6 +108,7 @@ class RayExecutor:
         self.started = False
 
     def __enter__(self) -> "RayExecutor":
+        _quiet_ray(local=self.address is None)   # before Ray is imported: it reads these settings then
         ray = self.ray = _import_ray(self.where)
         if not ray.is_initialized():
             try:
