@@ -99,3 +99,25 @@ def pruned_by_ratio(tmp_path: Path, spec: Path, ratio: float, size: str = "3x64x
         zero_pruned_inputs(dense, channel_groups(dense_graph), result.masks, dense_graph)
         got, want = pruned(x), dense(x)
     return result.params / result.dense_params, (got - want).abs().max().item(), tuple(got.shape)
+
+
+def only_error(path, input=None) -> str:
+    """The one error compiling ``path`` gives, in compiler form."""
+    import pytest
+
+    with pytest.raises(fgir.FgirError) as info:
+        fgir.compile(path, input=input)
+    assert len(info.value.errors) == 1
+    return str(info.value.errors[0])
+
+
+def assert_pruned_is_masked_dense(dense: torch.nn.Module, pruned: torch.nn.Module, dense_graph, masks: dict,
+                                  x: torch.Tensor) -> None:
+    """The pruned network computes what the dense one does with the pruned channels' inputs zeroed
+    (``dense`` is changed), and the masks did change what the dense one computes."""
+    with torch.no_grad():
+        unpruned = dense(x)
+        zero_pruned_inputs(dense, channel_groups(dense_graph), masks, dense_graph)
+        got, want = pruned(x), dense(x)
+    assert (got - want).abs().max().item() <= 1e-5
+    assert (got - unpruned).abs().max().item() > 1e-3

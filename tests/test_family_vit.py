@@ -16,9 +16,8 @@ import torch
 import fgir
 import reference_vit as reference
 from conftest import EXAMPLES
-from fgir.diagnostics import FgirError
 from fgir.ir.channel_groups import channel_groups
-from prune_oracle import zero_pruned_inputs
+from family_parity import assert_pruned_is_masked_dense, only_error
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -176,24 +175,10 @@ def test_pruning_mlp_channels_equals_the_masked_dense_network(tmp_path):
     kept = sum(masks["encoder.layers.encoder_layer_0.mlp.0"])
     assert pruned_graph["encoder.layers.encoder_layer_0.mlp.0"].attrs["out_features"] == kept
     assert pruned_graph.meta["params"] < dense_graph.meta["params"]
-    pruned = fgir.to_torch(pruned_graph).eval()
-    x = sample(7)
-    with torch.no_grad():
-        unpruned = dense(x)
-        zero_pruned_inputs(dense, groups, masks, dense_graph)
-        got, want = pruned(x), dense(x)
-    assert (got - want).abs().max().item() <= 1e-5
-    assert (got - unpruned).abs().max().item() > 1e-3   # the masks did change what it computes
+    assert_pruned_is_masked_dense(dense, fgir.to_torch(pruned_graph).eval(), dense_graph, masks, sample(7))
 
 
 # -- diagnostics ---------------------------------------------------------------------------
-def only_error(path, input=None) -> str:
-    with pytest.raises(FgirError) as info:
-        fgir.compile(path, input=input)
-    assert len(info.value.errors) == 1
-    return str(info.value.errors[0])
-
-
 def test_heads_that_do_not_divide_the_embedding_are_located(write_spec):
     assert only_error(write_spec("""
         search_space:
