@@ -101,14 +101,19 @@ def pruned_by_ratio(tmp_path: Path, spec: Path, ratio: float, size: str = "3x64x
     return result.params / result.dense_params, (got - want).abs().max().item(), tuple(got.shape)
 
 
-def only_error(path, input=None) -> str:
-    """The one error compiling ``path`` gives, in compiler form."""
+def compile_error(path, input=None) -> fgir.FgirError:
+    """The error compiling ``path`` raises, which must hold exactly one diagnostic."""
     import pytest
 
     with pytest.raises(fgir.FgirError) as info:
         fgir.compile(path, input=input)
     assert len(info.value.errors) == 1
-    return str(info.value.errors[0])
+    return info.value
+
+
+def only_error(path, input=None) -> str:
+    """The one error compiling ``path`` gives, in compiler form."""
+    return str(compile_error(path, input).errors[0])
 
 
 def assert_pruned_is_masked_dense(dense: torch.nn.Module, pruned: torch.nn.Module, dense_graph, masks: dict,

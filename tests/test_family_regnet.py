@@ -10,7 +10,7 @@ import torch
 import fgir
 import reference_regnet as reference
 from conftest import EXAMPLES
-from family_parity import load_both_ways, ort_diff, pruned_against_dense, pruned_by_ratio
+from family_parity import compile_error, load_both_ways, ort_diff, pruned_against_dense, pruned_by_ratio
 from fgir.blocks.regnet import block_params
 from fgir.diagnostics import FgirError
 from fgir.ir.channel_groups import channel_groups
@@ -107,30 +107,23 @@ def test_fgir_prune_by_ratio_slices_the_free_groups_exactly(tmp_path):
     assert kept < 0.8 and diff <= 1e-5 and shape == (2, 1000)
 
 # -- diagnostics --------------------------------------------------------------------------------
-def compile_error(write_spec, text: str) -> FgirError:
-    with pytest.raises(FgirError) as info:
-        fgir.compile(write_spec(text), input="3x32x32")
-    assert len(info.value.errors) == 1
-    return info.value
-
-
 def test_an_unknown_variant_names_the_choices(write_spec):
-    error = compile_error(write_spec, """
+    error = compile_error(write_spec("""
         search_space:
           modules: [net]
           net:
             type: RegNet
             variant: y_16gf
-        """)
+        """), "3x32x32")
     assert error.message == "expected one of y_400mf, y_800mf, x_400mf, got 'y_16gf'"
     assert error.line == 5
 
 
 def test_a_group_width_that_does_not_divide_the_bottleneck_is_located(write_spec):
-    error = compile_error(write_spec, """
+    error = compile_error(write_spec("""
         search_space:
           modules: [stage]
           stage: {type: AnyStage, width_in: 3, width_out: 48, depth: 2, group_width: 32}
-        """)
+        """), "3x32x32")
     assert error.message == "the bottleneck width 48 is not a multiple of group_width 32"
     assert (error.line, error.column) == (3, 78)

@@ -11,7 +11,7 @@ import torch
 import fgir
 import reference_shufflenet as reference
 from conftest import EXAMPLES
-from family_parity import load_both_ways, ort_diff, pruned_against_dense, pruned_by_ratio
+from family_parity import compile_error, load_both_ways, ort_diff, pruned_against_dense, pruned_by_ratio
 from fgir.diagnostics import FgirError
 from fgir.ir.channel_groups import channel_groups
 from reference_counting import reference_macs
@@ -98,30 +98,23 @@ def test_fgir_prune_by_ratio_slices_the_free_groups_exactly(tmp_path):
     assert kept < 0.8 and diff <= 1e-5 and shape == (2, 1000)
 
 # -- diagnostics --------------------------------------------------------------------------------
-def compile_error(write_spec, text: str) -> FgirError:
-    with pytest.raises(FgirError) as info:
-        fgir.compile(write_spec(text), input="3x32x32")
-    assert len(info.value.errors) == 1
-    return info.value
-
-
 def test_a_width_not_offered_is_located(write_spec):
-    error = compile_error(write_spec, """
+    error = compile_error(write_spec("""
         search_space:
           modules: [net]
           net:
             type: ShuffleNetV2
             width: 0.75
-        """)
+        """), "3x32x32")
     assert error.message == "expected one of 0.5, 1.0, 1.5, 2.0, got 0.75"
     assert (error.line, error.column) == (5, 12)
 
 
 def test_a_stride_1_unit_that_changes_width_is_located(write_spec):
-    error = compile_error(write_spec, """
+    error = compile_error(write_spec("""
         search_space:
           modules: [unit]
           unit: {type: ShuffleUnit, inp: 3, oup: 16}
-        """)
+        """), "3x32x32")
     assert error.message.startswith("a stride-1 unit keeps its width: inp 3 must equal oup 16")
     assert (error.line, error.column) == (3, 34)
