@@ -12,7 +12,6 @@ import fgir
 import reference_shufflenet as reference
 from conftest import EXAMPLES
 from family_parity import compile_error, load_both_ways, ort_diff, pruned_against_dense, pruned_by_ratio
-from fgir.diagnostics import FgirError
 from fgir.ir.channel_groups import channel_groups
 from reference_counting import reference_macs
 
