@@ -30,7 +30,7 @@ from fgir.diagnostics import did_you_mean
 from fgir.ir.channel_groups import ChannelGroups, channel_groups
 from fgir.ir.graph import Graph, Node, ProcessRecord
 from fgir.ir.ops import OPS, Trait
-from fgir.ir.pruning import DENSE_IN, DENSE_OUT, KEEP_IN, KEEP_OUT, Mask, PrunePlan, kept_count
+from fgir.ir.pruning import DENSE_IN, DENSE_OUT, KEEP_IN, KEEP_OUT, Mask, PrunePlan, declared_width, kept_count
 from .base import Pass, PassContext
 from .infer_shapes import input_type
 
@@ -154,8 +154,9 @@ class _Flow:
     def out_width(self, node: Node) -> int:
         if node.name in self.dense:
             return self.dense[node.name]
-        if _has_out_width(node):
-            return _out_width(node)
+        width = declared_width(node)
+        if width is not None:
+            return width
         # an op that writes no width of its own (a reshape, a parameter): its input's, or its type's
         return self.dense[node.inputs[0].name] if node.inputs else (node.type.channels if node.type else 0)
 
@@ -172,7 +173,7 @@ class _Flow:
     def produce(self, node: Node) -> tuple[list[int] | None, int]:
         in_keep, in_dense = self.kept(node.inputs[0])
         mask = self.plan.out_masks.get(node.name)
-        width = _out_width(node)
+        width = declared_width(node)
         if mask is not None and width not in (mask.dense, len(mask.keep)):
             self.ctx.error(mask.origin, f"{mask.what} keeps {len(mask.keep)} of {mask.dense} channels, but "
                                         f"'{node.name}' has {width}: the spec's widths must be the dense "
@@ -211,12 +212,3 @@ def _record(node: Node, in_keep: list[int] | None, in_dense: int, out_keep: list
     if in_keep is not None:
         node.meta.update({KEEP_IN: in_keep, DENSE_IN: in_dense})
     node.attrs = schema.with_widths(node.attrs, in_width, out_width)
-
-
-def _has_out_width(node: Node) -> bool:
-    return "out_channels" in node.attrs or "out_features" in node.attrs
-
-
-def _out_width(node: Node) -> int:
-    a = node.attrs
-    return a["out_channels"] if "out_channels" in a else a["out_features"]

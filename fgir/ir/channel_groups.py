@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from fgir.ir.graph import Graph, Node
 from fgir.ir.ops import OPS
-from fgir.ir.pruning import DENSE_OUT
+from fgir.ir.pruning import DENSE_OUT, declared_width
 
 Layout = list[tuple[str, int]]   # (group id, width) segments; group ids are producer names
 
@@ -149,11 +149,9 @@ def channel_groups(graph: Graph) -> ChannelGroups:
 
 
 def _out_width(node: Node) -> int:
-    a = node.attrs
-    if "out_channels" in a:
-        return a["out_channels"]
-    if "out_features" in a:
-        return a["out_features"]
+    width = declared_width(node)
+    if width is not None:
+        return width
     return node.type.channels if node.type is not None else 0
 
 

@@ -82,6 +82,13 @@ class RowPlanner(Protocol):
                  report: Report) -> PrunePlan | None: ...
 
 
+def declared_width(node: "Node") -> int | None:
+    """The output width an op's attributes declare (a conv's ``out_channels``, a linear's
+    ``out_features``); None for an op that writes no width of its own (a reshape, a norm)."""
+    a = node.attrs
+    return a["out_channels"] if "out_channels" in a else a.get("out_features")
+
+
 def ratio_problem(ratio: object) -> str | None:
     """Why ``ratio`` is not a pruning ratio (a number from 0 up to, not including, 1), or None."""
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
