@@ -1,4 +1,5 @@
-"""Front-end speed against a baseline revision, in one run: ResNet-18 and ResNet-50 analyses/s, A/B interleaved.
+"""Front-end and to_torch speed against a baseline revision, in one run, A/B interleaved: ResNet-18 and ResNet-50
+analyses/s, frozen backbone_nas.yaml candidates compiled per second, ResNet-20 to_torch builds per second.
 
 A change to the IR (types, graph edits, op traits) must not slow ``fgir.compile`` down.  This
 checks the baseline revision out into a temporary git worktree, then alternates rounds of the
@@ -37,15 +38,29 @@ sys.meta_path.insert(0, Tree())
 import fgir
 texts = {{n: open({root!r} + f"/examples/{{n}}.yaml").read() for n in {specs!r}}}
 out = {{}}
-for name, text in texts.items():
-    for _ in range(3):
-        fgir.compile(fgir.loads(text, name + ".yaml"))
+
+def timed(name, fn, items):
+    for item in items[:3]:
+        fn(item)
     times = []
     for _ in range({repeat}):
         start = time.perf_counter()
-        fgir.compile(fgir.loads(text, name + ".yaml"))
-        times.append(time.perf_counter() - start)
+        for item in items:
+            fn(item)
+        times.append((time.perf_counter() - start) / len(items))
     out[name] = statistics.median(times)
+
+for name, text in texts.items():
+    timed(name, lambda t: fgir.compile(fgir.loads(t, name + ".yaml")), [text])
+import random
+from fgir.search.space import Space
+space = Space.from_spec({root!r} + "/examples/backbone_nas.yaml")
+rng = random.Random(0)
+timed("backbone_nas candidate", fgir.compile, [space.freeze(space.sample(rng)) for _ in range(20)])
+import torch
+torch.set_num_threads(1)
+graph = fgir.compile({root!r} + "/examples/resnet20_cifar.yaml")
+timed("to_torch resnet20_cifar", lambda g: fgir.to_torch(g), [graph])
 print(json.dumps(out))
 """
 
@@ -69,21 +84,21 @@ def main() -> None:
                        capture_output=True)
         try:
             trees = {"baseline": base, "working tree": ROOT}
-            seconds: dict[str, dict[str, list[float]]] = {k: {s: [] for s in SPECS} for k in trees}
+            seconds: dict[str, dict[str, list[float]]] = {k: {} for k in trees}
             for r in range(args.rounds):
                 order = list(trees) if r % 2 == 0 else list(trees)[::-1]
                 for kind in order:
-                    for spec, value in measure(trees[kind], args.repeat).items():
-                        seconds[kind][spec].append(value)
+                    for what, value in measure(trees[kind], args.repeat).items():
+                        seconds[kind].setdefault(what, []).append(value)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, capture_output=True)
     print(f"baseline {args.baseline} vs the working tree: median of {args.rounds} interleaved rounds, "
-          f"each the median of {args.repeat} analyses, one process per round")
-    print(f"{'spec':10} {'baseline /s':>12} {'now /s':>8} {'now/baseline':>13}")
-    for spec in SPECS:
-        before = statistics.median(seconds["baseline"][spec])
-        now = statistics.median(seconds["working tree"][spec])
-        print(f"{spec:10} {1 / before:12.0f} {1 / now:8.0f} {before / now:12.2f}x")
+          f"each the median of {args.repeat} timings, one process per round")
+    print(f"{'what':24} {'baseline /s':>12} {'now /s':>8} {'now/baseline':>13}")
+    for what in seconds["baseline"]:
+        before = statistics.median(seconds["baseline"][what])
+        now = statistics.median(seconds["working tree"][what])
+        print(f"{what:24} {1 / before:12.0f} {1 / now:8.0f} {before / now:12.2f}x")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from fgir import arguments as check
+from fgir.blocks import memo
 from fgir.diagnostics import ArgumentError, Diagnostic, Diagnostics, FgirError, Loc, SpecIOError
 from fgir.frontend import build_ir
 from fgir.ir.graph import Graph
@@ -74,7 +75,7 @@ def loads(text: str, file: str = "<string>") -> Graph:
     """
     check.text(text, "fgir.loads", "text")
     check.text(file, "fgir.loads", "file")
-    return _build(load_yaml_text(text, file), text, file)
+    return _build(text, file)
 
 
 def load(source: str | Path) -> Graph:
@@ -88,7 +89,7 @@ def load(source: str | Path) -> Graph:
         return loads(source)
     path = check.path(source, "fgir.load", "source")
     text = read_spec_text(path)   # once, bounded: a FIFO or a device is refused before any read
-    return _build(load_yaml_text(text, str(path)), text, str(path))
+    return _build(text, str(path))
 
 
 @contextlib.contextmanager
@@ -109,9 +110,9 @@ def _without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _build(root: Any, text: str, file: str) -> Graph:
+def _build(text: str, file: str) -> Graph:
     with _without_cycle_collection():
-        return _build_ir(root, text, file)
+        return _build_ir(load_yaml_text(text, file), text, file)
 
 
 def _build_ir(root: Any, text: str, file: str) -> Graph:
@@ -149,6 +150,7 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
     input = check.input_size(input, "fgir.compile")
     dump_after = check.pass_names(dump_after, "fgir.compile")
     pipeline = check.passes(passes, "fgir.compile")
+    default_pipeline = pipeline is None
     pipeline = pipeline if pipeline is not None else default_passes()
     if callable(dump_to):
         check.callback(dump_to, ("pass_name", "graph"), "fgir.compile", "dump_to")
@@ -156,9 +158,12 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
         check.stream(dump_to, "fgir.compile", "dump_to")
     if verify is not None:
         check.flag(verify, "fgir.compile", "verify")
-    graph = spec.copy() if isinstance(spec, Graph) else load(spec)   # the caller's graph stays as it is
     ctx = PassContext({"input": input} if input is not None else {})
-    with _without_cycle_collection():
+    with _without_cycle_collection():     # loading too: one collection after, not one per stage
+        # the caller's graph stays as it is; the default passes, handing the graph to no callback, change no
+        # block's sub-graph but a Repeat's, so the sub-graphs of others are shared (fgir.blocks.memo)
+        fast = default_pipeline and not callable(dump_to) and memo.enabled()
+        graph = (memo.front_end_copy(spec) if fast else spec.copy()) if isinstance(spec, Graph) else load(spec)
         PassManager(pipeline, dump_after=dump_after, dump_to=dump_to, verify=verify).run(graph, ctx)
     _keep_warnings(graph, ctx.diagnostics)
     return graph

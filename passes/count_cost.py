@@ -37,7 +37,10 @@ class CountCost(Pass):
             for key, value in cost.items():
                 totals[key] += value
             dense = dense_attrs(node)
-            if dense is not None:  # the cost the unpruned network had here
+            if dense is node.attrs:   # not pruned here: the cost just counted
+                dense_params += cost["params"]
+                dense_macs += cost["macs"]
+            elif dense is not None:  # the cost the unpruned network had here
                 out = node.type
                 if DENSE_OUT in node.meta and not out.is_flat:
                     out = out.with_channels(node.meta[DENSE_OUT])

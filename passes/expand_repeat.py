@@ -14,6 +14,7 @@ from typing import Any
 
 from fgir.blocks import BLOCKS
 from fgir.blocks.located import origin_of, relocate
+from fgir.blocks.memo import REPEAT
 from fgir.blocks.module import REP_NAMINGS, elaboration, instantiate
 from fgir.diagnostics import did_you_mean
 from fgir.ir.graph import Graph, Node
@@ -26,7 +27,7 @@ class ExpandRepeat(Pass):
     provides = frozenset({"repeats_expanded"})
 
     def run(self, graph: Graph, ctx: PassContext) -> None:
-        pending = [node for _, node in graph.walk() if node.block_type == "Repeat" and node.subgraph is None]
+        pending = waiting_repeats(graph)
         total = 0
         while pending:
             node = pending.pop()
@@ -35,8 +36,7 @@ class ExpandRepeat(Pass):
                 return
             self.expand(node, ctx)
             if node.subgraph is not None:
-                pending.extend(n for _, n in node.subgraph.walk()
-                               if n.block_type == "Repeat" and n.subgraph is None)
+                pending.extend(waiting_repeats(node.subgraph))
 
     def within_limits(self, node: Node, total: int, ctx: PassContext) -> bool:
         num_reps = node.attrs["num_reps"]
@@ -85,3 +85,24 @@ class ExpandRepeat(Pass):
                 current = built
         sub.set_output(current)
         node.subgraph = sub
+
+
+def waiting_repeats(graph: Graph) -> list[Node]:
+    """The Repeat nodes at any depth of ``graph`` that have no sub-graph yet, in the order ``graph.walk()``
+    meets them (read without building each node's scope name, as ``walk`` does).
+
+    >>> import fgir
+    >>> [n.name for n in waiting_repeats(fgir.load("examples/resnet18.yaml"))]
+    ['layers']
+    """
+    found: list[Node] = []
+    stack = [iter(graph)]
+    while stack:
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+        elif node.subgraph is not None:
+            stack.append(iter(node.subgraph))
+        elif node.op == REPEAT:
+            found.append(node)
+    return found

@@ -16,6 +16,7 @@ a single output is named by its node, as before.
 from __future__ import annotations
 
 from fgir.blocks.family import FAMILIES
+from fgir.blocks.memo import copy_data
 from fgir.ir.graph import BlockInfo, Graph, Node, WidthExpectation
 from fgir.ir.node import ITEM
 from .base import Pass, PassContext
@@ -82,19 +83,21 @@ def _inline(graph: Graph, scope: str, sources: list[Node], flat: Graph, blocks: 
                              expect=WidthExpectation.from_json(expect) if expect else None,
                              family=node.meta.get("family"))
             blocks.append(info)
-            start = len(added)
+            start, first_inner = len(added), len(blocks)
             outputs = _inline(node.subgraph, here, inputs, flat, blocks, keep_unexpanded, added)
             info.output = outputs[0].name
             info.nodes = added[start:]   # a slice of what this block appended: linear in the network's size
+            # the blocks inlined since are those inside it (a block left unexpanded is a Repeat, a container)
             info.is_leaf = node.block_type not in CONTAINERS and not any(
-                n.is_block and n.block_type not in CONTAINERS for _, n in node.subgraph.walk())
+                inner.type not in CONTAINERS for inner in blocks[first_inner:])
             env[node.name] = outputs[0]
             if len(outputs) > 1:
                 several[node.name] = outputs
         else:
-            lowered = Node(flat.unique_name(here or node.name), node.op, dict(node.attrs), inputs,
-                           node.origin, node.arg_origins, inline_scope=False)
-            lowered.meta = dict(node.meta)
+            # copied deep: a memoized block's sub-graph is shared (fgir.blocks.memo), the flat graph is its own
+            lowered = Node(flat.unique_name(here or node.name), node.op, copy_data(node.attrs), inputs,
+                           node.origin, dict(node.arg_origins), inline_scope=False)
+            lowered.meta = copy_data(node.meta)
             lowered.type = node.type
             env[node.name] = flat.add_node(lowered)
             added.append(lowered.name)

@@ -19,6 +19,10 @@ from fgir.ir.graph import Graph
 
 
 def _expanded(graph: Graph) -> list[str]:
+    from .expand_repeat import waiting_repeats
+
+    if not waiting_repeats(graph):     # the common case, found without naming every node's scope
+        return []
     return [f"Repeat '{scope}' has no sub-graph" for scope, node in graph.walk()
             if node.block_type == "Repeat" and node.subgraph is None]
 
@@ -31,8 +35,11 @@ def _typed(graph: Graph) -> list[str]:
     return [f"'{node.name}' has no type" for node in graph if node.type is None]
 
 
+COST_KEYS = frozenset({"params", "macs", "weight_bytes"})
+
+
 def _costed(graph: Graph) -> list[str]:
-    missing = [f"'{n.name}' has no cost" for n in graph if not {"params", "macs", "weight_bytes"} <= n.meta.keys()]
+    missing = [f"'{n.name}' has no cost" for n in graph if not COST_KEYS <= n.meta.keys()]
     return missing + [f"graph.meta has no '{k}'" for k in ("params", "macs") if k not in graph.meta]
 
 

@@ -27,6 +27,7 @@ import inspect
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
 
+from fgir.blocks import memo
 from fgir.blocks.argtypes import BlockSpec, Param, signature_of, validate_args
 from fgir.blocks.values import _FRAME, ElaborationAborted, Value, _Frame, _frame, add, concat, mul
 from fgir.blocks.located import collect_origins, origin_of, plain
@@ -53,6 +54,7 @@ class Module:
                  _value_origins: dict[str, Origin] | None = None, **kwargs: Any) -> None:
         frame = _frame()
         origin = _origin or frame.origin
+        memo.note_module(type(self))
         names = list(type(self).signature())
         if len(positional) > len(names):
             raise TypeError(f"{self.type_name()} takes {len(names)} arguments, got {len(positional)}")
@@ -359,12 +361,26 @@ def instantiate(cls: type[Module], name: str, args: dict[str, Any], origin: Orig
 def instantiate_outputs(cls: type[Module], name: str, args: dict[str, Any], origin: Origin,
                         graph: Graph, inputs: list[Node],
                         key_origins: dict[str, Origin] | None = None) -> list[Node] | None:
-    """:func:`instantiate`, giving the node of each of its outputs (the block node, then its items)."""
-    try:
-        module = cls(_origin=origin, _key_origins=key_origins,
-                     _value_origins=getattr(args, "value_origins", None), **args)
-        object.__setattr__(module, "_name", name)
-        out = module(*[Value(i) for i in inputs])
-        return [v.node for v in out] if isinstance(out, tuple) else [out.node]
-    except ElaborationAborted:   # its arguments were wrong, or a user block's code failed: reported
-        return None
+    """:func:`instantiate`, giving the node of each of its outputs (the block node, then its items).
+
+    A pure block built before with the same arguments is copied, not built again (:mod:`fgir.blocks.memo`)."""
+    def build() -> list[Node] | None:
+        try:
+            module = cls(_origin=origin, _key_origins=key_origins,
+                         _value_origins=getattr(args, "value_origins", None), **args)
+            object.__setattr__(module, "_name", name)
+            out = module(*[Value(i) for i in inputs])
+            return [v.node for v in out] if isinstance(out, tuple) else [out.node]
+        except ElaborationAborted:   # its arguments were wrong, or a user block's code failed: reported
+            return None
+
+    if not _adds_one_block_node(cls):
+        return build()
+    return memo.built(cls, name, args, origin, key_origins, graph, inputs, build, _frame().diags)
+
+
+def _adds_one_block_node(cls: type[Module]) -> bool:
+    """Whether building ``cls`` adds one block node holding its sub-graph, as :mod:`fgir.blocks.memo` copies
+    (a layer adds its op's node, or several: ``Add`` of three inputs; a Repeat is expanded later)."""
+    return (isinstance(cls, type) and issubclass(cls, Block) and cls._to_node is Block._to_node
+            and cls.__call__ is Module.__call__)

@@ -34,8 +34,11 @@ METHODS: dict[str, Callable[[torch.Tensor, dict[str, Any]], torch.Tensor]] = {
 
 
 @torch.no_grad()
-def initialise(root: nn.Module, graph: Graph) -> None:
-    """Apply each node's family scheme to the module at its scope path, in graph order."""
+def initialise(root: nn.Module, graph: Graph, placed: dict[str, Any] | None = None) -> None:
+    """Apply each node's family scheme to the module at its scope path, in graph order.
+
+    ``placed``: the module (or parameter) each node put at its path, when the caller has them at hand
+    (found at their paths otherwise)."""
     schemes: dict[str, dict[str, list]] = graph.meta.get("init_schemes", {})
     if not schemes:
         return
@@ -51,5 +54,15 @@ def initialise(root: nn.Module, graph: Graph) -> None:
             rule = scheme.get(f"{schema.role}.{weight.name}")
             if rule is not None:
                 method, params = rule
-                key = weight_key(node.name, weight)
-                METHODS[method](root.get_buffer(key) if weight.buffer else root.get_parameter(key), params)
+                METHODS[method](_tensor(root, placed, node.name, weight), params)
+
+
+def _tensor(root: nn.Module, placed: dict[str, Any] | None, node: str, weight: Any) -> torch.Tensor:
+    """Weight ``weight`` of ``node``: from the module placed for it, else found by its path from the root."""
+    owner = placed.get(node) if placed is not None else None
+    if owner is not None and "." not in weight.name:
+        tensor = owner if not weight.name else (owner._buffers if weight.buffer else owner._parameters).get(weight.name)
+        if tensor is not None:
+            return tensor
+    key = weight_key(node, weight)
+    return root.get_buffer(key) if weight.buffer else root.get_parameter(key)
