@@ -14,10 +14,15 @@
    hypervolume of the (mean_bits:max, weight_bytes:min) front, one reference point per seed.
 
 5. space: static candidates/s (fgir.compile of a frozen candidate), the time of ``fgir space`` for
-   --space-samples samples (10,000 by the issue; the CLI's default is 500), and, per sampler under
+   --space-samples samples (10,000 by the issue, the CLI's default), and, per sampler under
    --budget-macs, the share of proposals over the limit proposing blind (before) and in budget (after).
+6. symbolic and 7. proxies: see bench/bench_search_cost.py (symbolic vs compiled candidates/s, every
+   example space's formula checked on --check candidates; proxies' Spearman with trained accuracy).
+   quality with --blind also runs each algorithm proposing blind and prints the over-budget shares.
 
-Run: python bench/bench_search.py [--part static|quality|asha|nsga2|space|all] [--seeds N] ...
+Run: python bench/bench_search.py [--part static|quality|asha|nsga2|space|symbolic|proxies|all] ...
+Full figures of issue 24: --part symbolic (--check 10000), --part proxies (--proxy-candidates 50),
+--part quality --blind --seeds 5 --budget 32.
 Prints figures and ratios measured in the same run; nothing is asserted.  The machine may be shared:
 repetitions are interleaved and medians quoted.
 """
@@ -37,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 import fgir  # noqa: E402
 from fgir.search import Space, run_search  # noqa: E402
+from bench_search_cost import bench_proxies, bench_symbolic  # noqa: E402
 
 GUIDE = ROOT / "examples" / "backbone_nas.yaml"
 QUANT = ROOT / "examples" / "search" / "quant_resnet20.yaml"
@@ -142,29 +148,39 @@ def bench_quality(spec: Path, args) -> None:
     print(f"\n== quality: digits, train evaluator ({args.epochs} epoch, input {args.input}), budget {args.budget} "
           f"per search, max_macs {args.max_macs:,}, objective accuracy:max, {args.seeds} seeds, "
           f"{args.workers} workers")
-    table: dict[str, list[float]] = {n: [] for n in names}
+    runs = [(n, True) for n in names] + ([(n, False) for n in names] if args.blind else [])
+    table: dict[str, list[float]] = {label(n, b): [] for n, b in runs}
+    over: dict[str, list[float]] = {label(n, b): [] for n, b in runs}
     start = time.perf_counter()
     for seed in range(args.seeds):
-        for k in range(len(names)):                 # interleaved, the order rotating with the seed
-            name = names[(k + seed) % len(names)]
+        for k in range(len(runs)):                  # interleaved, the order rotating with the seed
+            name, in_budget = runs[(k + seed) % len(runs)]
             text = spec.read_text().replace("search_space:", f"search_algorithm: {{type: {name}"
                                             + "".join(f", {o}: {v}" for o, v in options[name].items())
                                             + "}\nsearch_space:", 1)
             space = Space.from_text(text, str(spec))
             result = run_search(space, evaluator="train", budget=args.budget, seed=seed, workers=args.workers,
-                                input=args.input, objectives=["accuracy:max"],
+                                input=args.input, objectives=["accuracy:max"], in_budget=in_budget,
                                 constraints={"max_macs": args.max_macs}, evaluator_options={"epochs": args.epochs})
-            table[name].append(best_accuracy(result.rows))
-            print(f"  seed {seed} {name:21s} best accuracy {table[name][-1]:.4f}  "
-                  f"({sum(r['status'] == 'ok' for r in result.rows)} of {len(result.rows)} trained)", flush=True)
+            key = label(name, in_budget)
+            table[key].append(best_accuracy(result.rows))
+            over[key].append(sum(r["status"] == "invalid" for r in result.rows) / len(result.rows))
+            print(f"  seed {seed} {key:29s} best accuracy {table[key][-1]:.4f}  "
+                  f"({sum(r['status'] == 'ok' for r in result.rows)} of {len(result.rows)} trained, "
+                  f"{over[key][-1]:.0%} over budget)", flush=True)
     print(f"  ({time.perf_counter() - start:.0f} s)")
     random_mean = statistics.mean(table["RandomSearch"])
     for name, accs in table.items():
-        verdict = "" if name == "RandomSearch" else \
+        verdict = "" if name.startswith("RandomSearch") else \
             f"  {'beats' if statistics.mean(accs) > random_mean else 'does NOT beat'} RandomSearch " \
             f"({statistics.mean(accs) - random_mean:+.4f}; wins {sum(a > b for a, b in zip(accs, table['RandomSearch']))}" \
             f" of {len(accs)} seeds)"
-        print(f"{name:21s} mean best {statistics.mean(accs):.4f}  median {statistics.median(accs):.4f}{verdict}")
+        print(f"{name:29s} mean best {statistics.mean(accs):.4f}  median {statistics.median(accs):.4f}  "
+              f"over budget {statistics.mean(over[name]):.1%}{verdict}")
+
+
+def label(name: str, in_budget: bool) -> str:
+    return name if in_budget else f"{name} (blind)"
 
 
 def bench_asha(spec: Path, args) -> None:
@@ -250,7 +266,7 @@ def bench_space(args) -> None:
           f"{report.constraints[0]['within']:.1%} of the samples within max_macs {args.budget_macs:,}")
     names = ["RandomSearch", "RegularizedEvolution", "BackboneNasSearch", "NSGA2Search", "TPESearch"]
     print(f"over-budget proposals, budget {args.budget} each, max_macs {args.budget_macs:,}, {args.seeds} seeds "
-          "(before: proposing blind; after: rejected by their compiled cost before proposing):")
+          "(before: proposing blind; after: rejected by their cost, the symbolic formula, before proposing):")
     for name in names:
         shares = {}
         for in_budget in (False, True):
@@ -268,7 +284,16 @@ def bench_space(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("static", "quality", "asha", "nsga2", "space", "all"), default="all")
+    parser.add_argument("--part", choices=("static", "quality", "asha", "nsga2", "space", "symbolic", "proxies", "all"),
+                        default="all")
+    parser.add_argument("--blind", action="store_true", help="quality: also each algorithm proposing blind")
+    parser.add_argument("--check", type=int, default=10_000, help="symbolic: candidates compiled per space")
+    parser.add_argument("--spaces", nargs="*", metavar="PART", help="symbolic: only the example spaces whose "
+                                                                     "path holds one of these (default: all)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--symbolic-batch", type=int, default=100_000)
+    parser.add_argument("--compiled-n", type=int, default=100)
+    parser.add_argument("--proxy-candidates", type=int, default=50)
     parser.add_argument("--space-samples", type=int, default=10_000)
     parser.add_argument("--budget-macs", type=int, default=100_000_000)
     parser.add_argument("--static-budget", type=int, default=400)
@@ -284,7 +309,8 @@ def main() -> None:
     parser.add_argument("--asha-budget", type=int, default=8)
     parser.add_argument("--nsga-budget", type=int, default=320)
     args = parser.parse_args()
-    parts = ("static", "quality", "asha", "nsga2", "space") if args.part == "all" else (args.part,)
+    parts = ("static", "quality", "asha", "nsga2", "space", "symbolic", "proxies") if args.part == "all" \
+        else (args.part,)
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "space.yaml"
         spec.write_text(textwrap.dedent(SMALL).lstrip())
@@ -298,6 +324,10 @@ def main() -> None:
             bench_asha(spec, args)
         if "space" in parts:
             bench_space(args)
+        if "symbolic" in parts:
+            bench_symbolic(args)
+        if "proxies" in parts:
+            bench_proxies(spec, args)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def cmd_space(args: argparse.Namespace) -> int:
               if getattr(args, name) is not None}
     try:
         report = space_report(args.spec, samples=args.samples, constraints=limits or None, seed=args.seed,
-                              input=args.input, where="fgir space")
+                              input=args.input, where="fgir space", latency_model=args.latency_model)
     except SearchUsageError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
@@ -30,18 +30,21 @@ def cmd_space(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    from fgir.search.space_report import DEFAULT_SAMPLES
+    from fgir.search.space_report import DEFAULT_SAMPLES, FALLBACK_SAMPLES
 
     p = sub.add_parser("space", help="the search space before any training: its size, the params and MACs of "
                                      "samples, the share within limits, the smallest and largest, duplicates")
     add_common(p)
-    p.add_argument("--samples", type=positive_int("a number of samples"), default=DEFAULT_SAMPLES, metavar="N",
-                   help=f"candidates to compile (default {DEFAULT_SAMPLES}, about 5 s; a space of at most N "
-                        "candidates is compiled whole, exactly)")
+    p.add_argument("--samples", type=positive_int("a number of samples"), default=None, metavar="N",
+                   help=f"candidates to cost (default {DEFAULT_SAMPLES:,} by the space's symbolic formula, a few "
+                        f"seconds; {FALLBACK_SAMPLES} compiled, about 5 s, where it has none); a space of at most N "
+                        "candidates is costed whole, exactly")
     p.add_argument("--seed", type=int, default=0, help="the samples' seed (default 0)")
     p.add_argument("--max-macs", type=int, metavar="N", help="the share of candidates within N MACs, and "
                                                              "what pushes them over")
     p.add_argument("--max-params", type=int, metavar="N", help="the same for N parameters")
+    p.add_argument("--latency-model", metavar="MACHINE.json",
+                   help="also the distribution of latency_ms, predicted by this file (fgir latency calibrate)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="the printed form (default text)")
     p.add_argument("--html", metavar="OUT.html", help="also write a page with the histograms")
     p.set_defaults(func=cmd_space)

@@ -1,9 +1,11 @@
 """The static cost of a candidate before it is evaluated: params, MACs... and which network it is.
 
-:class:`CostModel` compiles a sample's frozen spec (the same static path the
-static evaluator takes) and keeps the result by the sample's key, so a sampler
-that asks again, or a report that meets the same sample twice, compiles once.
-A sample that does not compile, or whose Quant lists do not match, has no cost
+:class:`CostModel` costs a sample by the space's symbolic formula
+(:mod:`fgir.search.symbolic`: exact, no IR build) when the space has one, and
+otherwise compiles the sample's frozen spec (the same static path the static
+evaluator takes) and keeps the result by the sample's key, so a sampler that
+asks again, or a report that meets the same sample twice, compiles once.  A
+sample that does not compile, or whose Quant lists do not match, has no cost
 (``None``): the constraints cannot refuse it, its evaluation says why it fails.
 
 :func:`network_hash` is the canonical IR hash: two assignments with the same
@@ -19,10 +21,10 @@ convolution edge after a dead node still counts.
 Example:
     >>> from fgir.search.space import Space
     >>> space = Space.from_spec("examples/backbone_nas.yaml")
-    >>> model = CostModel(space)
+    >>> model = CostModel(space, symbolic=False)      # compiled; the default uses the formula, compiling none
     >>> cost = model.cost(space.initial(None))
-    >>> cost["params"], cost["macs"], fits(cost, {"max_macs": 100_000_000})
-    (7579114, 96310272, True)
+    >>> cost["params"], cost["macs"], fits(cost, {"max_macs": 100_000_000}), model.compiles
+    (7579114, 96310272, True, 1)
     >>> static_constraints({"max_macs": 1, "max_latency_ms": 2.0})
     {'max_macs': 1}
 """
@@ -39,6 +41,7 @@ from fgir.ir.ops.schema import Trait
 from fgir.ir.ops.vision import ZERO
 from fgir.search.evaluators.static import QUANT_METRICS, STATIC_METRICS, QuantMismatch, static_metrics
 from fgir.search.space import Sample, Space
+from fgir.search.symbolic import SymbolicCost
 
 COSTED = (*STATIC_METRICS, *QUANT_METRICS)      # what compiling tells, before any measurement or training
 KEEPS_ZEROS = (Trait.SHAPE_ONLY, Trait.REGULARIZER, Trait.POOLING)   # zeros in, zeros out
@@ -69,15 +72,29 @@ def fits(cost: Cost | None, constraints: dict[str, float]) -> bool:
 
 
 class CostModel:
-    """Static costs of a space's samples, compiled once each; see the module docstring."""
+    """Static costs of a space's samples: by the space's symbolic formula where it has one, else compiled
+    once each; see the module docstring."""
 
-    def __init__(self, space: Space, input: str | None = None) -> None:
+    def __init__(self, space: Space, input: str | None = None, symbolic: bool = True) -> None:
         self.space, self.input = space, input
         self._costs: dict[str, Cost | None] = {}
         self.compiles = 0
+        self._symbolic: SymbolicCost | None | bool = None if symbolic else False
+
+    @property
+    def symbolic(self) -> SymbolicCost | None:
+        """The space's formula (:mod:`fgir.search.symbolic`, found on first use), or None when turned off."""
+        if self._symbolic is None:
+            self._symbolic = SymbolicCost.of(self.space, self.input)
+        return self._symbolic or None
 
     def cost(self, sample: Sample, network: bool = False) -> Cost | None:
         """``{params, macs, weight_bytes, ...}`` (with ``network``: also its canonical hash), or None."""
+        symbolic = self.symbolic
+        if not network and symbolic is not None and symbolic.exact:
+            known = symbolic.cost(sample)
+            if known is not None:
+                return known
         key = self.space.key(sample)
         known = self._costs.get(key, False)
         if known is not False and (known is None or not network or "network" in known):
@@ -85,15 +102,24 @@ class CostModel:
         import fgir
 
         self.compiles += 1
+        graph = None
         try:
             graph = fgir.compile(self.space.freeze(sample), input=self.input)
             cost: Cost | None = static_metrics(graph)
         except (FgirError, QuantMismatch):
             cost = None
+        if symbolic is not None and self.space.contains(sample):
+            symbolic.learn_from(sample, graph if cost is not None else None)
         if cost is not None and network:
             cost["network"] = network_hash(graph)
         self._costs[key] = cost
         return cost
+
+    def costs(self, samples: list[Sample]) -> list[Cost | None]:
+        """:meth:`cost` of many samples, all at once by the formula where it tells."""
+        symbolic = self.symbolic
+        known = symbolic.costs(samples) if symbolic is not None else [None] * len(samples)
+        return [c if c is not None else self.cost(s) for s, c in zip(samples, known)]
 
 
 def network_hash(graph: Any) -> str:

@@ -8,12 +8,18 @@ MACs, the share within each constraint (``--max-macs``... and the spec's own
 over it, the smallest and largest candidates, and the duplicates: distinct
 assignments that compile to the same network (:func:`~fgir.search.cost.network_hash`;
 ``none`` edges make many).  A space of at most ``samples`` candidates is
-compiled whole, and every figure is then exact.  A constraint no candidate can
+costed whole, and every figure is then exact.  A constraint no candidate can
 meet is an error where it was written (:mod:`fgir.search.feasibility`).
 
-The default sample is ``DEFAULT_SAMPLES``: the static path compiles about 100
-candidates a second on one core here (``bench/bench_search.py --part space``),
-so 500 take about 5 s; ``samples=10_000`` takes about 100 s.
+Costs come from the space's symbolic formula (:mod:`fgir.search.symbolic`:
+exact, several 100,000 candidates a second) where it has one: the default
+sample is then ``DEFAULT_SAMPLES`` (10,000, a few seconds with finding the
+formula), and only assignments whose costs tie with another's are compiled for
+the network hash, at most ``DUPLICATE_CHECKS`` of them (two assignments with
+different costs are different networks).  Without a formula (the report says
+why) every sample is compiled, about 100 a second on one core, and the default
+is ``FALLBACK_SAMPLES`` (500, about 5 s); asked for at most that many, the
+report compiles them rather than find a formula (a few hundred compiles).
 
 Example:
     >>> report = space_report("examples/backbone_nas.yaml", samples=40, constraints={"max_macs": 100_000_000})
@@ -37,7 +43,9 @@ from fgir.search.domains import Code, Uniform
 from fgir.search.report import compact
 from fgir.search.space import Sample, Space
 
-DEFAULT_SAMPLES = 500
+DEFAULT_SAMPLES = 10_000
+FALLBACK_SAMPLES = 500
+DUPLICATE_CHECKS = 100   # compiles for the network hashes of assignments whose costs tie
 METRICS = ("params", "macs")
 BINS = 20
 MAX_LISTED = 12        # dimension values listed in the text form
@@ -56,6 +64,7 @@ class SpaceReport:
     seconds: float
     seed: int
     rows: list[tuple[Sample, dict | None]] = field(repr=False)   # each distinct sample and its cost
+    costing: str = ""                      # how candidates were costed (symbolic, or compiled and why)
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     constraints: list[dict[str, Any]] = field(default_factory=list)
     extremes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -66,7 +75,8 @@ class SpaceReport:
         return {"file": self.file, "candidates": None if self.candidates is None else str(self.candidates),
                 "dimensions": self.dimensions,
                 "samples": {"drawn": self.drawn, "distinct": len(self.rows), "exact": self.exact, "seed": self.seed,
-                            "invalid": sum(c is None for _, c in self.rows), "seconds": round(self.seconds, 3)},
+                            "invalid": sum(c is None for _, c in self.rows), "seconds": round(self.seconds, 3),
+                            "costing": self.costing},
                 "metrics": self.metrics, "constraints": self.constraints, "extremes": self.extremes,
                 "duplicates": self.duplicates}
 
@@ -138,10 +148,12 @@ def _summary(sample: Sample, cost: dict) -> dict[str, Any]:
     return {"values": sample, **{m: cost[m] for m in METRICS}}
 
 
-def space_report(spec: str | Path | Space, *, samples: int = DEFAULT_SAMPLES, constraints: dict[str, float] | None = None,
-                 seed: int = 0, input: str | None = None, where: str = "<options>") -> SpaceReport:
+def space_report(spec: str | Path | Space, *, samples: int | None = None, constraints: dict[str, float] | None = None,
+                 seed: int = 0, input: str | None = None, where: str = "<options>",
+                 latency_model: str | Path | None = None) -> SpaceReport:
     """The report of a space; see the module docstring.  FgirError / SearchUsageError for a constraint
-    no candidate meets (at its spec line, or its flag) and for bad constraints."""
+    no candidate meets (at its spec line, or its flag) and for bad constraints.  ``latency_model``: a
+    predictor file (``fgir latency calibrate``) that adds the distribution of predicted ``latency_ms``."""
     import fgir
     from fgir.search.config import make_config
     from fgir.search.feasibility import check_feasible
@@ -149,23 +161,37 @@ def space_report(spec: str | Path | Space, *, samples: int = DEFAULT_SAMPLES, co
     space = spec if isinstance(spec, Space) else Space.from_spec(spec)
     fgir.loads(space.text, space.file)
     config = make_config(space.doc, constraints=constraints, where=where)
-    model = CostModel(space, input)
+    model = CostModel(space, input, symbolic=samples is None or samples > FALLBACK_SAMPLES)
     limits = static_constraints(config.constraints)
     check_feasible(model, limits, config.constraint_origins, where)
     start = time.perf_counter()
+    symbolic = model.symbolic
+    if samples is None:
+        samples = DEFAULT_SAMPLES if symbolic is not None and symbolic.exact else FALLBACK_SAMPLES
     drawn, exact = _draw(space, samples, seed)
     rows: dict[str, tuple[Sample, dict | None]] = {}
-    for sample in drawn:
-        rows.setdefault(space.key(sample), (sample, model.cost(sample, network=True)))
+    if symbolic is not None and symbolic.exact:
+        for sample, cost in zip(drawn, model.costs(drawn)):
+            rows.setdefault(space.key(sample), (sample, cost))
+    else:
+        for sample in drawn:
+            rows.setdefault(space.key(sample), (sample, model.cost(sample, network=True)))
     seconds = time.perf_counter() - start
     report = SpaceReport(space.file, space.size(), [_dimension(d) for d in space.dimensions], len(drawn), exact,
-                         seconds, seed, list(rows.values()))
+                         seconds, seed, list(rows.values()), costing=symbolic.line() if symbolic else
+                         f"costs: compiled ({samples} samples: fewer than finding a formula compiles)")
     # the distributions weigh each draw (a repeat of a random sample counts again): an unbiased estimate
     weighted = [rows[space.key(s)] for s in drawn]
     costed = [(s, c) for s, c in weighted if c is not None]
     if not costed:
         return report
     report.metrics = {m: _distribution([c[m] for _, c in costed]) for m in METRICS}
+    if latency_model is not None:   # each compiled to be predicted: at most PREDICTED_SAMPLES distinct ones
+        from fgir.search.evaluators.latency import PREDICTED_SAMPLES, predict_samples
+
+        valid = [sample for sample, cost in report.rows if cost is not None][:PREDICTED_SAMPLES]
+        report.metrics["latency_ms"] = {**_distribution(predict_samples(space, valid, latency_model, input)),
+                                        "samples": len(valid)}
     for name, limit in limits.items():
         within = sum(not violated(c, {name: limit}) for _, c in costed)
         origin = config.constraint_origins.get(name)
@@ -177,15 +203,28 @@ def space_report(spec: str | Path | Space, *, samples: int = DEFAULT_SAMPLES, co
         low = min(costed, key=lambda sc: (sc[1][m], sc[1][METRICS[1 - METRICS.index(m)]]))
         high = max(costed, key=lambda sc: (sc[1][m], sc[1][METRICS[1 - METRICS.index(m)]]))
         report.extremes[f"smallest_{m}"], report.extremes[f"largest_{m}"] = _summary(*low), _summary(*high)
-    networks: dict[str, list[Sample]] = {}
-    for sample, cost in report.rows:
-        if cost is not None:
-            networks.setdefault(cost["network"], []).append(sample)
-    groups = sorted((g for g in networks.values() if len(g) > 1), key=len, reverse=True)
-    valid = sum(c is not None for _, c in report.rows)
-    report.duplicates = {"assignments": valid, "networks": len(networks), "duplicates": valid - len(networks),
-                         "groups": [g[:4] for g in groups[:5]], "group_sizes": [len(g) for g in groups[:5]]}
+    report.duplicates = _duplicates(model, report.rows)
     return report
+
+
+def _duplicates(model: CostModel, rows: list[tuple[Sample, dict | None]]) -> dict[str, Any]:
+    """Assignments that compile to one network, by its hash; where costs came from the formula, only
+    those whose costs tie with another's are compiled (up to DUPLICATE_CHECKS; ``checked`` says how many)."""
+    valid = [(s, c) for s, c in rows if c is not None]
+    ties: dict[tuple, list[Sample]] = {}
+    for sample, cost in valid:
+        ties.setdefault(tuple(sorted(cost.items())), []).append(sample)
+    suspects = [s for group in ties.values() if len(group) > 1 for s in group]
+    checked = suspects[:DUPLICATE_CHECKS] if valid and "network" not in valid[0][1] else [s for s, _ in valid]
+    networks: dict[str, list[Sample]] = {}
+    for sample in checked:
+        cost = model.cost(sample, network=True)
+        networks.setdefault(cost["network"] if cost is not None else "", []).append(sample)
+    groups = sorted((g for g in networks.values() if len(g) > 1), key=len, reverse=True)
+    found = sum(len(g) - 1 for g in groups)
+    return {"assignments": len(valid), "networks": len(valid) - found, "duplicates": found,
+            "groups": [g[:4] for g in groups[:5]], "group_sizes": [len(g) for g in groups[:5]],
+            "tied": len(suspects), "checked": len(checked)}
 
 
 def _figure(value: Any) -> str:
@@ -202,11 +241,14 @@ def _text_lines(report: SpaceReport) -> list[str]:
     invalid = sum(c is None for _, c in report.rows)
     how = "the whole space" if report.exact else f"{report.drawn:,} random samples (seed {report.seed})"
     rate = len(report.rows) / report.seconds if report.seconds else 0
-    lines.append(f"compiled {how}: {len(report.rows):,} distinct, {invalid} invalid, in {report.seconds:.1f} s "
+    lines.append(f"{'costed' if report.costing.startswith('costs: symbolic') else 'compiled'} {how}: "
+                 f"{len(report.rows):,} distinct, {invalid} invalid, in {report.seconds:.1f} s "
                  f"({rate:.0f} candidates/s)")
+    lines.append(f"  {report.costing}")
     for m, d in report.metrics.items():
+        mean = round(d["mean"], 4 if m == "latency_ms" else None)     # predicted milliseconds (--latency-model)
         lines.append(f"  {m:6s} min {_figure(d['min'])}  p10 {_figure(d['p10'])}  median {_figure(d['median'])}  "
-                     f"p90 {_figure(d['p90'])}  max {_figure(d['max'])}  mean {_figure(round(d['mean']))}")
+                     f"p90 {_figure(d['p90'])}  max {_figure(d['max'])}  mean {_figure(mean)}")
     for c in report.constraints:
         lines.append(f"constraint {c['name']} {c['limit']:,} ({c['from']}): {c['within']:.1%} of the "
                      f"{'candidates' if report.exact else 'samples'} within")
@@ -221,10 +263,13 @@ def _text_lines(report: SpaceReport) -> list[str]:
     if dup:
         lines.append(f"duplicates: {dup['assignments']:,} distinct assignments compile to {dup['networks']:,} "
                      f"distinct networks ({dup['duplicates']:,} duplicates)")
+        if dup["checked"] < dup["assignments"]:
+            lines.append(f"  {dup['tied']:,} assignments tie in cost with another, {dup['checked']:,} of them "
+                         "compiled for the network hash (different costs: different networks)")
         for group, size in zip(dup["groups"][:3], dup["group_sizes"]):
             first = ", ".join(f"{k}={compact(v)}" for k, v in group[0].items())
             lines.append(f"  {size} assignments, one network, e.g. {first}")
     return lines
 
 
-__all__ = ["DEFAULT_SAMPLES", "SpaceReport", "space_report"]
+__all__ = ["DEFAULT_SAMPLES", "DUPLICATE_CHECKS", "FALLBACK_SAMPLES", "SpaceReport", "space_report"]

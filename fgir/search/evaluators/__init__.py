@@ -2,7 +2,8 @@
 
 ``static`` (params, MACs, weight bytes; with Quant also bitops and mean_bits;
 no torch; and, when asked, ``latency_ms``: :mod:`.latency`), ``train`` (a short
-run on digits, see :mod:`.train`), or any Python
+run on digits, see :mod:`.train`), ``proxy`` (a zero-cost score of the untrained
+network: synflow, naswot or grad_norm, see :mod:`.proxy`), or any Python
 callable ``fn(graph) -> dict`` (``fn(graph, seed=...)`` if it takes a seed) that
 receives the compiled graph (``fgir.to_torch(graph)`` gives the model).
 Static metrics and constraints are always checked first.
@@ -21,9 +22,20 @@ from typing import Any, Callable
 from fgir.search.evaluators.candidate import Job, evaluate_job
 from fgir.search.evaluators.latency import LATENCY_METRICS, Latency
 from fgir.search.evaluators.static import QUANT_METRICS, STATIC_METRICS, static_metrics
+from fgir.search.evaluators.proxy import ProxyEvaluator
 from fgir.search.evaluators.train import TrainEvaluator
 
-EVALUATORS: dict[str, Any] = {"static": None, "train": TrainEvaluator}
+EVALUATORS: dict[str, Any] = {"static": None, "train": TrainEvaluator, "proxy": ProxyEvaluator}
+
+
+def register_evaluator(name: str, factory: Any) -> None:
+    """Add an evaluator by name: how a package above fgir.search (``fgir.supernet`` registers
+    ``supernet`` when imported) or a user's plugin offers one.  ``factory(**options)`` makes it.
+
+    >>> register_evaluator("train", TrainEvaluator); EVALUATORS["train"] is TrainEvaluator
+    True
+    """
+    EVALUATORS[name] = factory
 
 
 def make_evaluator(kind: str | Callable[..., dict], options: dict[str, Any]) -> Callable[..., dict] | None:
@@ -44,5 +56,5 @@ def known_metrics(kind: str | Callable[..., dict]) -> tuple[str, ...] | None:
     return (*STATIC_METRICS, *QUANT_METRICS, *LATENCY_METRICS, *getattr(factory, "metrics", ()))
 
 
-__all__ = ["EVALUATORS", "Job", "LATENCY_METRICS", "Latency", "TrainEvaluator", "evaluate_job", "known_metrics", "make_evaluator",
-           "static_metrics"]
+__all__ = ["EVALUATORS", "Job", "LATENCY_METRICS", "Latency", "ProxyEvaluator", "TrainEvaluator", "evaluate_job", "known_metrics", "make_evaluator",
+           "register_evaluator", "static_metrics"]
