@@ -9,7 +9,8 @@ its width attributes are the pruned ones (its schema's ``with_widths``).
 The one place that maps masks to channels.  Two mask forms:
   * ``masks: {group: [...]}`` over the channel groups of any network
     (``fgir.ir.channel_groups``), one mask a group, and/or ``ratios: {group: r}``:
-    the group keeps ``kept_count`` of its channels (of its mask's, beside one).
+    the group keeps ``kept_count`` of its channels (of its mask's, beside one);
+    a group a grouped convolution ties is masked and counted in whole conv groups.
     Which ones is the criterion's choice from the weights, made when they are
     loaded (``fgir.prune``); until then the first of them stand in, and
     ``graph.meta["prune"]["select"]`` says what is left to choose;
@@ -30,7 +31,8 @@ from fgir.diagnostics import did_you_mean
 from fgir.ir.channel_groups import ChannelGroups, channel_groups
 from fgir.ir.graph import Graph, Node, ProcessRecord
 from fgir.ir.ops import OPS, Trait
-from fgir.ir.pruning import DENSE_IN, DENSE_OUT, KEEP_IN, KEEP_OUT, Mask, PrunePlan, declared_width, kept_count
+from fgir.ir.pruning import (DENSE_IN, DENSE_OUT, KEEP_IN, KEEP_OUT, Mask, PrunePlan, declared_width, kept_count,
+                              split_unit, unit_step)
 from .base import Pass, PassContext
 from .infer_shapes import input_type
 
@@ -92,6 +94,12 @@ def plan_from_groups(graph: Graph, groups: ChannelGroups, process: ProcessRecord
         if not mask.keep:
             ctx.error(origin, f"{mask.what} keeps no channels: a layer cannot have zero channels")
             continue
+        partial = split_unit(mask.keep, mask.dense, prunable[name].unit)
+        if partial is not None:
+            ctx.error(origin, f"{mask.what} keeps some of channels {partial} to {partial + prunable[name].unit - 1} "
+                              f"and not the others, but a grouped convolution prunes group '{name}' by whole conv "
+                              f"groups of {prunable[name].unit} channels")
+            continue
         chosen[name] = mask
     round_to = process.args.get("round_to")
     for name, ratio in (process.args.get("ratios") or {}).items():
@@ -100,7 +108,7 @@ def plan_from_groups(graph: Graph, groups: ChannelGroups, process: ProcessRecord
             continue
         dense = prunable[name].dense_width
         base = chosen[name].keep if name in chosen else list(range(dense))
-        kept = kept_count(len(base), ratio, round_to)
+        kept = kept_count(len(base), ratio, unit_step(round_to, prunable[name].unit))
         if kept < len(base):   # the first channels stand in until the criterion chooses (fgir.prune)
             chosen[name] = Mask(base[:kept], chosen[name].dense if name in chosen else dense, origin,
                                 f"ratio {ratio:g} of group '{name}'")
@@ -108,7 +116,7 @@ def plan_from_groups(graph: Graph, groups: ChannelGroups, process: ProcessRecord
     for name, mask in chosen.items():
         for tensor in prunable[name].tensors:
             rule = OPS[graph[tensor].op].channel_rule(graph[tensor].attrs)
-            if rule.produces or (rule.ties and groups.group_of(tensor) == name):
+            if rule.produces or rule.inner or (rule.ties and groups.group_of(tensor) == name):
                 plan.out_masks[tensor] = mask
     return plan
 
@@ -163,8 +171,14 @@ class _Flow:
     def masked(self, node: Node) -> bool:
         return node.name in self.plan.out_masks
 
+    def mask(self, node: Node) -> Mask:
+        return self.plan.out_masks[node.name]
+
     def refuse(self, node: Node, message: str) -> None:
         self.ctx.error(node.origin, message, subject=node.name)
+
+    def refuse_mask(self, node: Node, mask: Mask, message: str) -> None:
+        self.ctx.error(mask.origin, message, hint=f"'{node.name}' is at {node.origin.loc}")
 
     def record(self, node: Node, ins: tuple[list[int] | None, int], out: tuple[list[int] | None, int] | None) -> None:
         out_keep, out_dense = out if out is not None else ins
@@ -175,9 +189,9 @@ class _Flow:
         mask = self.plan.out_masks.get(node.name)
         width = declared_width(node)
         if mask is not None and width not in (mask.dense, len(mask.keep)):
-            self.ctx.error(mask.origin, f"{mask.what} keeps {len(mask.keep)} of {mask.dense} channels, but "
-                                        f"'{node.name}' has {width}: the spec's widths must be the dense "
-                                        f"ones or the pruned ones", hint=f"'{node.name}' is at {node.origin.loc}")
+            self.refuse_mask(node, mask, f"{mask.what} keeps {len(mask.keep)} of {mask.dense} channels, but "
+                                         f"'{node.name}' has {width}: the spec's widths must be the dense ones "
+                                         "or the pruned ones")
         out_keep = mask.keep if mask is not None else None
         out_dense = mask.dense if mask is not None else width
         if out_keep is not None or in_keep is not None:

@@ -78,10 +78,13 @@ def test_fresh_weights_follow_torchvisions_init():
 
 
 # -- channel groups and pruning ------------------------------------------------------------
-def test_grouped_convs_lock_the_bottleneck_and_the_rest_is_free():
+def test_a_grouped_conv_ties_its_bottleneck_in_whole_conv_groups_and_the_rest_is_free():
     groups = channel_groups(fgir.compile(EXAMPLES / "regnet_y_400mf.yaml", input=SMALL)).any_by_name()
-    bottleneck = groups["trunk_output.block2.block2-1.f.a.0"]
-    assert bottleneck.locked and "grouped convolution" in bottleneck.locked
+    block = "trunk_output.block2.block2-1.f"
+    bottleneck = groups[f"{block}.a.0"]   # a, b (grouped, 13 conv groups of 8) and the SE's fc2, read by fc1 and c
+    assert (bottleneck.locked, bottleneck.unit, bottleneck.dense_width) == (None, 8, 104)
+    assert bottleneck.producers == [f"{block}.a.0", f"{block}.b.0", f"{block}.se.fc2"]
+    assert [c.layer for c in bottleneck.consumers] == [f"{block}.se.fc1", f"{block}.c.0"]
     stream = groups["trunk_output.block2.block2-0.proj.0"]   # a stage's residual stream: proj and every f.c
     assert not stream.locked and stream.producers == ["trunk_output.block2.block2-0.proj.0"] + [
         f"trunk_output.block2.block2-{i}.f.c.0" for i in range(3)]
@@ -96,15 +99,18 @@ def test_prunes_exactly_where_groups_are_free(tmp_path):
     assert (got - unpruned).abs().max().item() > 1e-3
 
 
-def test_pruning_a_bottleneck_is_refused(tmp_path):
-    with pytest.raises(FgirError, match="grouped"):
+def test_a_bottleneck_mask_that_splits_a_conv_group_is_refused(tmp_path):
+    with pytest.raises(FgirError, match="by whole conv groups of 8 channels"):
         pruned_against_dense(tmp_path, EXAMPLES / "regnet_y_400mf.yaml", ["trunk_output.block2.block2-1.f.a.0"], 1)
 
 
 
-def test_fgir_prune_by_ratio_slices_the_free_groups_exactly(tmp_path):
+def test_fgir_prune_by_ratio_slices_every_group_exactly_the_bottlenecks_by_whole_conv_groups(tmp_path):
     kept, diff, shape = pruned_by_ratio(tmp_path, EXAMPLES / "regnet_y_400mf.yaml", 0.3)
-    assert kept < 0.8 and diff <= 1e-5 and shape == (2, 1000)
+    assert kept < 0.6 and diff <= 1e-5 and shape == (2, 1000)
+    pruned = fgir.compile(tmp_path / "pruned.yaml", input=SMALL)
+    b = pruned["trunk_output.block2.block2-1.f.b.0"].attrs   # 13 conv groups of 8: int(13 * 0.7) = 9 stay
+    assert (b["in_channels"], b["out_channels"], b["groups"]) == (72, 72, 9)
 
 # -- diagnostics --------------------------------------------------------------------------------
 def test_an_unknown_variant_names_the_choices(write_spec):

@@ -43,13 +43,15 @@ def test_a_torchvision_checkpoint_loads_strictly_and_computes_the_same(spec, bui
     assert np.abs(onnx_out - want.numpy()).max() <= 1e-4
 
 
-def test_grouped_convolutions_lock_their_groups_and_leave_the_stages_prunable():
+def test_grouped_convolutions_tie_each_bottleneck_in_whole_conv_groups():
+    """Each bottleneck (conv1's output, which the grouped conv2 reads and writes) is a group pruned by whole conv
+    groups of 4 channels, 8 and so on; tests/test_prune_grouped.py prunes a ResNeXt-style net exactly."""
     groups = channel_groups(fgir.compile(EXAMPLES / "resnext50_32x4d.yaml"))
-    locked = {g.name: g.locked for g in groups.locked}
-    assert locked["layer1.0.conv1"] == "grouped convolution 'layer1.0.conv2' reads it"
-    assert locked["layer1.0.conv2"] == "grouped convolution 'layer1.0.conv2' writes it"
-    assert [g.name for g in groups.groups] == ["conv1", "layer1.0.conv3", "layer2.0.conv3", "layer3.0.conv3",
-                                               "layer4.0.conv3"]
+    assert [g.name for g in groups.locked] == ["fc"]
+    by_name = groups.by_name()
+    assert [(by_name[f"layer{i}.0.conv1"].unit, by_name[f"layer{i}.0.conv1"].producers) for i in (1, 4)] == [
+        (4, ["layer1.0.conv1", "layer1.0.conv2"]), (32, ["layer4.0.conv1", "layer4.0.conv2"])]
+    assert len(groups.groups) == 16 + 5   # a bottleneck a block, and the stem's and the four stages' streams
 
 
 def test_groups_need_a_bottleneck_resnet(write_spec):

@@ -144,16 +144,20 @@ def test_the_fine_grained_vit_computes_the_coarse_one():
 
 
 # -- pruning -------------------------------------------------------------------------------
-def test_mlp_hidden_channels_are_groups_and_the_embedding_is_locked():
+def test_heads_and_mlp_hidden_channels_are_groups_and_the_embedding_is_locked():
     groups = channel_groups(fgir.compile(coarse_spec()))
-    assert [g.name for g in groups.groups] == [f"encoder.layers.encoder_layer_{i}.mlp.0" for i in range(2)]
+    assert [g.name for g in groups.groups] == [f"encoder.layers.encoder_layer_{i}.{group}" for i in range(2)
+                                               for group in ("self_attention", "mlp.0")]
+    heads = groups.by_name()["encoder.layers.encoder_layer_0.self_attention"]   # one channel a head
+    assert (heads.width, heads.dense_width, heads.producers, heads.consumers) == \
+        (4, 4, ["encoder.layers.encoder_layer_0.self_attention"], [])
     mlp = groups.by_name()["encoder.layers.encoder_layer_0.mlp.0"]
     assert mlp.width == 128 and [c.layer for c in mlp.consumers] == ["encoder.layers.encoder_layer_0.mlp.3"]
     # the embedding dim: one group from the patches through every residual add, LayerNorm and attention to
     # the class token's slice, locked (the patch permute locks it first; LayerNorm would lock it too)
     embedding = next(g for g in groups.locked if "encoder.ln" in g.tensors)
     assert {"class_token", "encoder.pos_embedding", "encoder.layers.encoder_layer_1.ln_2"} <= set(embedding.tensors)
-    assert "encoder.layers.encoder_layer_0.self_attention" in embedding.producers
+    assert "encoder.layers.encoder_layer_0.self_attention.out_proj" not in embedding.producers
     assert embedding.locked == "'to_tokens' (permute) mixes or moves channels in a way pruning does not follow"
 
 
@@ -165,7 +169,7 @@ def test_pruning_mlp_channels_equals_the_masked_dense_network(tmp_path):
     dense.load_state_dict(random_reference(6).state_dict())
     torch.save(dense.state_dict(), tmp_path / "dense.pt")
     rng = random.Random(0)
-    masks = {g.name: [rng.randint(0, 1) for _ in range(g.width)] for g in groups.groups}
+    masks = {g.name: [rng.randint(0, 1) for _ in range(g.width)] for g in groups.groups if g.name.endswith("mlp.0")}
     for mask in masks.values():
         mask[0] = 1
     pruned_text = text.replace("modules: [vit]", "modules: [vit, prune]") + \
@@ -218,3 +222,43 @@ def test_an_input_the_patches_do_not_tile_is_located(write_spec):
         """), input="3x200x200").endswith(
         "spec.yaml:3:8: error: vit: position_embedding 'encoder.pos_embedding' expects seq_length 50 but "
         "receives a token sequence 37x768 (LxD)")
+
+
+# -- the AutoFormer-style space ----------------------------------------------------------------
+def autoformer_counts(embed: int, depth: int, ratios: list[float], patch=2, image=8, classes=10) -> tuple[int, int]:
+    """Params and MACs of a candidate, counted by hand as reference.vit_macs counts (a layer's MLP its own)."""
+    patches, e = (image // patch) ** 2, embed
+    tokens, mlps = patches + 1, [round(r * e) for r in ratios[:depth]]
+    params = 3 * patch * patch * e + e + e + tokens * e + 2 * e + e * classes + classes + sum(
+        4 * e + 4 * e * e + 4 * e + 2 * e * m + m + e for m in mlps)
+    macs = patches * e * 3 * patch ** 2 + e * classes + sum(
+        4 * tokens * e * e + 2 * tokens * tokens * e + 2 * tokens * e * m for m in mlps)
+    return params, macs
+
+
+def test_the_autoformer_space_s_candidates_count_as_by_hand_and_run():
+    from fgir.search.space import Space
+
+    space = Space.from_spec(EXAMPLES / "search" / "autoformer_vit.yaml")
+    assert space.size() == 3 * 3 * 2 ** 4 * 3 ** 4 and len(space.keys) == 10
+    rng = random.Random(5)
+    for _ in range(6):
+        sample = space.sample(rng)
+        graph = fgir.compile(fgir.loads(space.freeze(sample)))
+        depth = sample["layers.num_layers"]
+        ratios = [sample[f"layers.mlp_ratio[{i}]"] for i in range(4)]
+        assert (graph.meta["params"], graph.meta["macs"]) == autoformer_counts(sample["patches.embed_dim"], depth,
+                                                                               ratios)
+        assert [graph[f"layers.encoder_layer_{i}.self_attention"].attrs["num_heads"] for i in range(depth)] == \
+            [sample[f"layers.num_heads[{i}]"] for i in range(depth)]
+    with torch.no_grad():
+        assert tuple(fgir.to_torch(graph).eval()(torch.randn(2, 3, 8, 8)).shape) == (2, 10)
+
+
+def test_an_elastic_stack_with_too_few_per_layer_values_is_located(write_spec):
+    assert only_error(write_spec("""
+        search_space:
+          modules: [layers]
+          layers: {type: ElasticEncoderStack, num_layers: 3, embed_dim: 32, num_heads: [2, 4], mlp_ratio: [2, 2, 2]}
+        """), input="9x32").endswith(
+        "spec.yaml:3:80: error: layers.num_heads: num_heads has 2 values for num_layers 3: one a layer, at least")

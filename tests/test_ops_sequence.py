@@ -146,15 +146,17 @@ def test_attention_errors_name_both_sizes_at_their_values():
         "16x8x8 (CxHxW)"]
 
 
-def test_attention_locks_its_channels_saying_it_prunes_by_heads():
+def test_attention_locks_its_embed_dim_and_its_heads_are_a_group():
     from fgir.ir.channel_groups import channel_groups
 
     graph = compiled(spec("fc: {type: Linear, out_features: 16}",
                           "attn: {type: MultiheadAttention, embed_dim: 16, num_heads: 4}",
                           "out: {type: Linear, out_features: 4}"))
     groups = channel_groups(graph)
-    reason = "'attn' (multihead_attention) prunes by whole heads: not yet supported"
-    assert [g.locked for g in groups.locked if "fc" in g.producers or "attn" in g.producers] == [reason, reason]
+    reason = "'attn' (multihead_attention) reads and writes its embed_dim whole: its heads are pruned instead"
+    assert [g.locked for g in groups.locked if "fc" in g.producers] == [reason]
+    heads = groups.by_name()["attn"]
+    assert (heads.width, heads.dense_width, heads.producers, heads.tensors) == (4, 4, ["attn"], ["attn"])
 
 
 # -- matmul ------------------------------------------------------------------------------------

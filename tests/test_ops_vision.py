@@ -15,7 +15,7 @@ from torch import nn
 import fgir
 from fgir.diagnostics import FgirError
 from fgir.ir.ops import OPS
-from fgir.ir.ops.channel_rules import COUPLED, GROUPED, PASS, PRODUCE
+from fgir.ir.ops.channel_rules import COUPLED, GROUPED_LOCKED, PASS, PRODUCE
 from fgir.ir.types import TensorType
 
 TOL = 1e-5
@@ -155,7 +155,7 @@ def test_schema_facts_weights_macs_and_channel_rules():
     assert (weight.shape, weight.out_axis, weight.in_axis) == ((16, 8, 3, 3), 1, 0)
     assert str(node.type) == "8x13x13" and node.meta["macs"] == 16 * 8 * 3 * 3 * 7 * 7
     assert OPS["conv_transpose2d"].channel_rule(node.attrs) is PRODUCE
-    assert OPS["conv_transpose2d"].channel_rule({**node.attrs, "groups": 2}) is GROUPED
+    assert OPS["conv_transpose2d"].channel_rule({**node.attrs, "groups": 2}) is GROUPED_LOCKED
     for op in ("layer_norm", "group_norm", "softmax"):
         assert OPS[op].channel_rule({}) is COUPLED
     for op in ("gelu", "zero", "pad", "upsample"):

@@ -2,7 +2,8 @@
 
 The pruned network must equal the dense one whose consumers' input weights of the pruned
 channels are zeroed (tests/prune_oracle.py), whatever the family's joins: residual adds,
-squeeze-excitation's per-channel mul, DenseNet's concatenations, depthwise and grouped convs.
+squeeze-excitation's per-channel mul, DenseNet's concatenations, depthwise and grouped convs (ResNeXt's
+bottlenecks pruned by whole conv groups).
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ def test_every_group_pruned_at_random_equals_the_zeroed_dense_network(tmp_path, 
     groups = channel_groups(dense_graph)
     rng = random.Random(name)
     masks = {}
-    for group in groups.groups:
-        keep = rng.sample(range(group.width), max(1, group.width // 2))
-        masks[group.name] = [int(i in keep) for i in range(group.width)]
+    for group in groups.groups:   # half the channels, in whole conv groups where a grouped conv ties them
+        units = group.width // group.unit
+        keep = rng.sample(range(units), max(1, units // 2))
+        masks[group.name] = [int(i // group.unit in keep) for i in range(group.width)]
     dense = randomize_batch_norm(fgir.to_torch(dense_graph, seed=1), 2)
     torch.save(dense.state_dict(), tmp_path / "dense.pt")
     (tmp_path / "pruned.yaml").write_text(masked_spec(name, masks))

@@ -4,6 +4,11 @@
   user's checkpoint: the slicer expected a conv weight of (out, in, k, k), ignoring ``groups``.
 * A depthwise conv got a channel group of its own, so pruning a MobileNetV2-style network ended in
   "internal compiler error: KeyError".
+
+A grouped convolution as wide as its input (ResNeXt's and RegNet's 3x3) is pruned by whole conv groups: the
+channels it reads and writes are one channel group, kept or dropped a conv group at a time, and its ``groups``
+falls with them.  The oracle (tests/prune_oracle.py) zeroes the pruned channels' inputs of the group's
+readers, which the grouped convolution is not (a conv group's outputs read only that conv group's inputs).
 """
 
 from __future__ import annotations
@@ -62,6 +67,18 @@ search_space:
 """
 
 
+REGNET = """\
+search_space:
+  modules: [stem, bn, relu, s1, s2, head]
+  stem: {type: Conv2d, in_channels: 3, out_channels: 16, kernel_size: 3, stride: 2, padding: 1, bias: false}
+  bn: {type: BatchNorm2d}
+  relu: {type: ReLU}
+  s1: {type: AnyStage, width_in: 16, width_out: 32, depth: 2, group_width: 8, se_ratio: 0.25, stage_index: 1}
+  s2: {type: AnyStage, width_in: 32, width_out: 48, depth: 1, group_width: 8, se_ratio: 0.25, stage_index: 2}
+  head: {type: LinearClassificationHead, num_class: 10}
+"""
+
+
 def with_prune(network: str) -> str:
     return network.replace("head]\n", "head, prune]\n", 1)
 
@@ -98,14 +115,60 @@ def test_a_network_with_grouped_convs_prunes_its_other_groups_exactly(tmp_path):
     assert (got - want).abs().max().item() <= 1e-5
 
 
-def test_a_group_a_grouped_conv_reads_is_refused_with_the_reason(tmp_path):
+def test_a_mask_that_keeps_part_of_a_conv_group_is_refused_at_the_mask(tmp_path):
     (tmp_path / "s.yaml").write_text(with_prune(GROUPED) + "  prune: {type: Prune, masks: "
-                                     f"{{layer.layer1.0.conv1: {[1, 0] * 16}}}}}\n")
+                                     f"{{layer.layer1.0.conv1: {[1] * 16 + [0] * 16 + [1] * 32}}}}}\n")
     with pytest.raises(FgirError) as info:
         fgir.compile(tmp_path / "s.yaml", input="3x16x16")
-    assert info.value.message == ("channel group 'layer.layer1.0.conv1' cannot be pruned: grouped "
-                                  "convolution 'layer.layer1.0.conv2' reads it")
-    assert info.value.line == 7
+    assert len(info.value.errors) == 1
+    assert info.value.message == ("mask 'layer.layer1.0.conv1' keeps some of channels 0 to 31 and not the others, "
+                                  "but a grouped convolution prunes group 'layer.layer1.0.conv1' by whole conv "
+                                  "groups of 32 channels")
+    assert (info.value.line, info.value.column) == (7, 54)
+
+
+def test_a_grouped_conv_as_wide_as_its_input_ties_it_to_its_output_in_whole_conv_groups():
+    groups = channel_groups(fgir.compile(GROUPED, input="3x16x16"))
+    bottleneck = groups.by_name()["layer.layer1.0.conv1"]
+    assert (bottleneck.unit, bottleneck.producers) == (32, ["layer.layer1.0.conv1", "layer.layer1.0.conv2"])
+    assert [c.layer for c in bottleneck.consumers] == ["layer.layer1.0.conv3"]
+    assert [g.name for g in groups.locked] == ["head.linear"]
+
+
+@pytest.mark.parametrize("network, ratio, kept_groups", [
+    (GROUPED, 0.5, {"layer.layer1.0.conv2": 1, "layer.layer2.0.conv2": 1}),
+    (REGNET, 0.5, {"s1.block1-0.f.b.0": 2, "s1.block1-1.f.b.0": 2, "s2.block2-0.f.b.0": 3})])
+def test_pruned_by_ratio_grouped_convs_drop_whole_conv_groups_and_equal_the_masked_dense_net(
+        tmp_path, network, ratio, kept_groups):
+    """ResNeXt-style (2 conv groups of 32) and RegNet-Y-style (conv groups of 8, squeeze-excitation) nets."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from fgir.testing.weights import randomize_batch_norm
+
+    dense_graph = fgir.compile(network, input="3x16x16")
+    dense = randomize_batch_norm(fgir.to_torch(dense_graph, seed=1), 1).eval()
+    result = fgir.prune(network, dense, ratio=ratio, input="3x16x16")
+    result.write(tmp_path / "pruned.yaml")
+    graph = fgir.compile(tmp_path / "pruned.yaml", input="3x16x16")
+    assert (result.params, result.macs) == (graph.meta["params"], graph.meta["macs"])
+    assert {n.name: n.attrs["groups"] for n in graph if n.name in kept_groups} == kept_groups
+    groups = channel_groups(dense_graph).by_name()
+    for name, mask in result.masks.items():   # whole conv groups kept or dropped
+        unit = groups[name].unit
+        assert all(len(set(mask[i:i + unit])) == 1 for i in range(0, len(mask), unit))
+    pruned = fgir.to_torch(graph).eval()
+    x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        unpruned = dense(x)
+        zero_pruned_inputs(dense, channel_groups(dense_graph), result.masks, dense_graph)
+        got, want = pruned(x), dense(x)
+    assert (got - want).abs().max().item() <= 1e-5 < (got - unpruned).abs().max().item()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(fgir.to_onnx(graph, weights=pruned).SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    assert np.abs(session.run(None, {"input": x.numpy()})[0] - got.numpy()).max() <= 1e-4
 
 
 def test_a_depthwise_conv_ties_its_input_and_output_channels():

@@ -162,3 +162,37 @@ def test_a_bit_list_of_the_wrong_length_names_the_layers():
                                             "layers")
     assert problem.message == "2 bit widths for 6 quantizable layers"
     assert "(the patch projection and the head are not in the lists)" in problem.hint
+
+
+# -- RegNet, ShuffleNetV2, LR-ASPP: every conv an integer kernel, every point torch's codes --------------------
+# (BN statistics randomized: fresh ones make degenerate ranges.  A squeeze-excitation point holds only N x C
+# values, so one code flipped by float rounding at a .5 tie is 0.5% of it: at 3x32x32 with these seeds,
+# RegNet's block4-0 SE gives 207 of 208; at 3x64x64 every point agrees >= 99.9%.)
+CNN_NETS = {
+    "regnet": "  net: {type: RegNet, variant: y_400mf, num_class: 10}\n",
+    "shufflenet": "  net: {type: ShuffleNetV2, width: 0.5, num_class: 10}\n",   # real split, shuffle, concat
+    "lraspp": "  net: {type: LRASPP, backbone: mobilenet_v3_large, num_class: 4}\n",   # two taps, upsampling
+}
+
+
+@pytest.mark.parametrize("family, integer_ops", [
+    ("regnet", {"QLinearAdd": 16, "QLinearGlobalAveragePool": 17}),   # residual adds; SE squeezes and the head's
+    ("shufflenet", {"QLinearConcat": 16}),                             # each unit's two halves joined
+    ("lraspp", {"QLinearAdd": 11}),
+])
+def test_every_conv_of_regnet_shufflenet_and_lraspp_runs_as_an_integer_kernel_with_torchs_codes(
+        family, integer_ops, tmp_path):
+    from fgir.testing.weights import randomize_batch_norm
+
+    graph = compiled(f"search_space:\n  modules: [net, quant]\n{CNN_NETS[family]}{QUANT}", "3x64x64")
+    module = randomize_batch_norm(fgir.to_torch(graph, seed=0), 1).eval()
+    x = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    calibrate(module, [x])
+    model = fgir.to_onnx(graph, weights=module)
+    ops = optimized_ops(model, tmp_path)
+    convs = sum(n.op == "conv2d" for n in graph)
+    assert (ops["QLinearConv"], ops["Conv"], ops["FusedConv"]) == (convs, 0, 0)
+    assert {op: ops[op] for op in integer_ops} == integer_ops
+    agreement = layerwise_code_agreement(graph, module, model, x.numpy())
+    untied = [p for p in graph.meta["quant"]["points"] if graph[p].attrs["tie"] is None]
+    assert len(agreement) == len(untied) and min(agreement.values()) >= 0.999, agreement

@@ -9,9 +9,17 @@ side, so a consumer of a concatenation reads each group at an offset of its
 input channels.  A *group* is one tied set: pruning a channel of it removes
 that channel from every producer's output and every consumer's input.
 
+An op may also open a group *inside* itself, which it alone writes and reads
+(attention's heads, one channel a head; its ``tensors`` are that op).
+
+A grouped convolution as wide as its input ties its input's group to its
+output, as a depthwise one does, and the group is then pruned in *units* of a
+conv group's channels (``unit``; several such convolutions: the least common
+multiple of theirs).
+
 Some groups cannot be pruned, and are *locked* with the reason: channels tied
-to the network's input or output, and those a grouped convolution reads or
-writes.  A group is named after its first producer.  Layouts, offsets and
+to the network's input or output, and those any other grouped convolution
+reads or writes.  A group is named after its first producer.  Layouts, offsets and
 ``dense_width`` count dense channels (a pruned graph's producers record them);
 ``width`` is the group's width as the graph now has it.
 
@@ -26,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from fgir.ir.graph import Graph, Node
@@ -52,6 +61,7 @@ class ChannelGroup:
     consumers: list[Consumer] = field(default_factory=list)  # ops reading them through their weights
     tensors: list[str] = field(default_factory=list)        # every node whose output holds them
     locked: str | None = None                                 # why it cannot be pruned
+    unit: int = 1                                             # its channels are pruned this many at a time
 
 
 @dataclass
@@ -113,6 +123,8 @@ class _Builder:
 
     def __init__(self, sets: _Groups, consumers: dict[str, list[Consumer]], writers: dict[str, list[str]]) -> None:
         self.sets, self.consumers, self.writers = sets, consumers, writers
+        self.inners: dict[str, tuple[int, int]] = {}   # group inside a node → (width, dense width)
+        self.units: dict[str, int] = {}                 # group id → the run of channels pruned together
         self.find, self.union, self.lock = sets.find, sets.union, sets.lock
 
     def open(self, node: Node) -> str:
@@ -128,6 +140,14 @@ class _Builder:
 
     def out_width(self, node: Node) -> int:
         return node.meta.get(DENSE_OUT, _out_width(node))
+
+    def inner(self, node: Node, width: int, dense: int) -> str:
+        gid = self.open(node)
+        self.inners[gid] = (width, dense)
+        return gid
+
+    def unit(self, gid: str, size: int) -> None:
+        self.units[gid] = math.lcm(self.units.get(gid, 1), size)
 
 
 def channel_groups(graph: Graph) -> ChannelGroups:
@@ -145,7 +165,13 @@ def channel_groups(graph: Graph) -> ChannelGroups:
     for output in graph.outputs:
         for gid, _ in layout[output.name]:
             sets.lock(gid, f"'{output.name}' is the network's output")
-    return _collect(graph, sets, layout, consumers, writers)
+    groups = _collect(graph, sets, layout, consumers, writers, builder.inners)
+    every = groups.any_by_name()
+    for gid, size in builder.units.items():
+        if sets.find(gid) in every:
+            target = every[sets.find(gid)]
+            target.unit = math.lcm(target.unit, size)
+    return groups
 
 
 def _out_width(node: Node) -> int:
@@ -156,17 +182,19 @@ def _out_width(node: Node) -> int:
 
 
 def _collect(graph: Graph, sets: _Groups, layout: dict[str, Layout], consumers: dict[str, list[Consumer]],
-             writers: dict[str, list[str]]) -> ChannelGroups:
+             writers: dict[str, list[str]], inners: dict[str, tuple[int, int]]) -> ChannelGroups:
     members: dict[str, ChannelGroup] = {}
     widths = {gid: width for segments in layout.values() for gid, width in segments}
+    widths.update({gid: dense for gid, (_, dense) in inners.items()})
 
     def group(gid: str) -> ChannelGroup | None:
         root = sets.find(gid)
         if root == SOURCE:
             return None
         if root not in members:
-            members[root] = ChannelGroup(root, _out_width(graph[root]) if root in graph else 0, widths.get(root, 0),
-                                         locked=sets.reason.get(root))
+            width = inners[root][0] if root in inners else _out_width(graph[root]) if root in graph else 0
+            members[root] = ChannelGroup(root, width, widths.get(root, 0), locked=sets.reason.get(root),
+                                         tensors=[root] if root in inners else [])
         return members[root]
 
     for gid in sorted(writers, key=sets.order.__getitem__):

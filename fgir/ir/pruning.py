@@ -27,10 +27,12 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from fgir.diagnostics import Origin
+from fgir.ir.annotations import declare_annotation
 
 if TYPE_CHECKING:
     from fgir.ir.channel_groups import ChannelGroups
@@ -39,6 +41,11 @@ if TYPE_CHECKING:
 
 KEEP_OUT, DENSE_OUT, KEEP_IN, DENSE_IN = "keep_out", "dense_out", "keep_in", "dense_in"
 SELECTION = "selection"
+# attention's kept heads and dense head count (its heads are a group inside it: fgir.ir.ops.attention)
+KEEP_HEADS, DENSE_HEADS = "keep_heads", "dense_heads"
+declare_annotation(KEEP_HEADS, "the dense attention heads kept, a list of indices",
+                   lambda v: isinstance(v, list) and all(isinstance(h, int) and h >= 0 for h in v))
+declare_annotation(DENSE_HEADS, "the dense number of attention heads", lambda v: isinstance(v, int) and v >= 1)
 
 # how channels are chosen: by the L1 or L2 norm of every weight slice the group's channels own
 # (producers' outputs, consumers' inputs, BN scales), by BN scales alone, or at random
@@ -106,6 +113,29 @@ def kept_count(width: int, ratio: float, round_to: int | None = None) -> int:
     return round_kept(int(width * (1 - ratio)), width, round_to)
 
 
+def unit_step(round_to: int | None, unit: int) -> int | None:
+    """The multiple a group's kept width must be of: of ``round_to`` and of the group's ``unit`` (the
+    channels of one conv group of a grouped convolution, pruned together); None for any width.
+
+    >>> unit_step(None, 1), unit_step(None, 8), unit_step(12, 8)
+    (None, 8, 24)
+    """
+    step = math.lcm(round_to or 1, unit)
+    return step if step > 1 else None
+
+
+def split_unit(keep: list[int], dense: int, unit: int) -> int | None:
+    """The first channel of the first run of ``unit`` channels (of ``dense``) that ``keep`` keeps only
+    some of; None where it keeps or drops each run whole.
+
+    >>> split_unit([0, 1, 4, 5], 8, 2), split_unit([0, 1, 4], 8, 2)
+    (None, 4)
+    """
+    kept = set(keep)
+    return next((start for start in range(0, dense, unit) if 0 < len(kept & set(range(start, start + unit))) < unit),
+                None)
+
+
 def round_kept(keep: int, width: int, round_to: int | None = None) -> int:
     """``keep`` of ``width`` channels down to a multiple of ``round_to``; at least one (one multiple)."""
     if round_to:
@@ -121,10 +151,10 @@ def dense_attrs(node: "Node") -> dict[str, Any] | None:
     meta = node.meta
     if meta.get(SELECTION):
         return None
-    if DENSE_IN not in meta and DENSE_OUT not in meta:
+    if DENSE_IN not in meta and DENSE_OUT not in meta and DENSE_HEADS not in meta:
         return node.attrs
     schema = OPS[node.op]
-    attrs = schema.with_widths(node.attrs, meta.get(DENSE_IN), meta.get(DENSE_OUT))
+    attrs = schema.with_widths(node.attrs, meta.get(DENSE_IN), meta.get(DENSE_OUT, meta.get(DENSE_HEADS)))
     width = schema.inferred_width
     if width and attrs.get(width) is None:   # a flattened input: each channel spans several features
         positions = node.attrs[width] // len(meta[KEEP_IN])
@@ -132,8 +162,36 @@ def dense_attrs(node: "Node") -> dict[str, Any] | None:
     return attrs
 
 
-def kept_positions(node: "Node", side_keep: list[int], width: int) -> list[int]:
-    """Indices along an input axis of ``width`` entries for kept channels ``side_keep`` (a flattened input
-    gives each channel ``width // len(side_keep)`` consecutive entries)."""
-    per_channel = width // len(side_keep)
-    return [c * per_channel + k for c in side_keep for k in range(per_channel)]
+def kept_positions(node: "Node", side_keep: list[int], width: int, runs: int = 1,
+                   dense: int | None = None) -> list[int]:
+    """Indices along an axis of ``width`` entries (pruned) for kept channels ``side_keep`` (a flattened input
+    gives each channel ``width // len(side_keep)`` consecutive entries); ``runs``: the axis holds that many
+    runs of the channels one after another (attention's q, k, v rows), each ``dense`` channels long.
+
+    >>> kept_positions(None, [0, 2], 4), kept_positions(None, [1], 2, runs=2, dense=3)
+    ([0, 1, 4, 5], [1, 4])
+    """
+    per_channel = width // (len(side_keep) * runs)
+    run = (dense or len(side_keep)) * per_channel
+    return [r * run + c * per_channel + k for r in range(runs) for c in side_keep for k in range(per_channel)]
+
+
+def kept_slices(node: "Node", weight: Any) -> list[tuple[int, list[int]]]:
+    """``(axis, indices)`` cuts that take a pruned node's ``weight`` (a schema ``Weight`` at its pruned
+    shape) out of the dense tensor: its kept output and input channels, and attention's kept heads.
+
+    >>> from fgir.ir.graph import Node
+    >>> from fgir.ir.ops import OPS
+    >>> node = Node("attn", "multihead_attention", {"embed_dim": 4, "num_heads": 1, "head_dim": 2, "bias": True})
+    >>> node.meta.update({KEEP_HEADS: [1], DENSE_HEADS: 2})
+    >>> kept_slices(node, OPS["multihead_attention"].weights(node.attrs)[0])
+    [(0, [2, 3, 6, 7, 10, 11])]
+    """
+    meta, cuts = node.meta, []
+    for axis, side in ((weight.out_axis, KEEP_OUT), (weight.in_axis, KEEP_IN)):
+        if axis is not None and side in meta and all(axis != a for a, _ in cuts):   # BN: one axis, both sides
+            cuts.append((axis, kept_positions(node, meta[side], weight.shape[axis])))
+    if weight.heads_axis is not None and KEEP_HEADS in meta:
+        cuts.append((weight.heads_axis, kept_positions(node, meta[KEEP_HEADS], weight.shape[weight.heads_axis],
+                                                       weight.runs, meta[DENSE_HEADS])))
+    return cuts

@@ -6,7 +6,8 @@ pruning).  Channels go one at a time in a fixed order (the least important
 first, ranked globally or group by group; :mod:`fgir.prune.select`), and the
 cost never grows as they go, so a bisection finds the fewest removals that fit:
 the result is within the budget and above it by less than the last channel's
-cost would take away.  With ``round_to`` a group's width moves in steps of it.
+cost would take away.  With ``round_to`` (one for all, or one a group) a group's
+width moves in steps of it.
 
 Example:
     >>> import fgir
@@ -29,6 +30,7 @@ from fgir.ir.graph import Graph, Node
 from fgir.ir.ops import OPS, ChannelRule
 from fgir.ir.pruning import round_kept
 from fgir.ir.types import TensorType
+from fgir.prune.select import RoundTo, step
 
 METRICS = ("params", "macs")
 
@@ -70,7 +72,9 @@ class CostModel:
             ins = [self._type(name, widths) for name in row.ins]
             out = self._type(row.node.name, widths)
             attrs = row.node.attrs
-            if row.rule.produces:
+            if row.rule.inner:     # the op's own group (attention's heads): its width is the group's
+                attrs = schema.with_widths(attrs, ins[0].channels, widths.get(row.node.name))
+            elif row.rule.produces:
                 attrs = schema.with_widths(attrs, ins[0].channels, out.channels)
             elif row.rule.keeps_channels:
                 attrs = schema.with_widths(attrs, ins[0].channels, None)
@@ -94,7 +98,7 @@ def _unit(metric: str) -> str:
     return "parameters" if metric == "params" else "MACs"
 
 
-def fit(order: list[str], kept: dict[str, list[int]], limit: dict[str, int], round_to: int | None,
+def fit(order: list[str], kept: dict[str, list[int]], limit: dict[str, int], round_to: RoundTo,
         cost: Callable[[dict[str, int]], tuple[int, int]], metric: str,
         target: int) -> tuple[dict[str, int], dict[str, int] | None]:
     """Each group's channel count: the fewest removals along ``order`` whose cost is within ``target``;
@@ -107,7 +111,7 @@ def fit(order: list[str], kept: dict[str, list[int]], limit: dict[str, int], rou
         removed: dict[str, int] = {}
         for name in order[:k]:
             removed[name] = removed.get(name, 0) + 1
-        return now | {name: round_kept(now[name] - r, now[name], round_to) for name, r in removed.items()}
+        return now | {name: round_kept(now[name] - r, now[name], step(round_to, name)) for name, r in removed.items()}
 
     def value(k: int) -> int:
         return cost(widths_after(k))[index]

@@ -4,7 +4,9 @@ A group's channel is scored over every weight slice it owns, as Torch-Pruning's
 ``MagnitudeImportance`` does: each producer's output slice (a conv filter, a
 Linear row), each consumer's input slice (at the group's offset of its input
 channels; after a flatten, all of the channel's positions) and each batch
-norm's scale.  Depthwise convolutions pass a group through and count for
+norm's scale; an attention head, over its q, k and v rows and its out-projection
+columns (its channel rule's ``scores``); a grouped convolution pruned by whole
+conv groups, over each output channel's filter.  Depthwise convolutions pass a group through and count for
 nothing, as in Torch-Pruning.  Criteria:
 
 * ``l1``, ``l2``: the sum of ``|w|`` (of ``w²``) over those slices;
@@ -36,7 +38,7 @@ import numpy as np
 
 from fgir.diagnostics import Diagnostic, FgirError
 from fgir.ir.ops import OPS, Trait, weight_key
-from fgir.ir.ops.channel_rules import PASS, PRODUCE
+from fgir.ir.ops.channel_rules import GROUPED, PASS, PRODUCE
 from fgir.ir.pruning import CRITERIA
 
 Scores = dict[str, np.ndarray]
@@ -78,20 +80,27 @@ def importance(subject, state: dict[str, np.ndarray], criterion: str, seed: int 
             scores[group] += part
             counted[group] += 1
 
+    def magnitude(node, weight) -> np.ndarray:
+        return np.abs(np.asarray(state[weight_key(node.name, weight)], dtype=np.float64)) ** power
+
     layout = subject.groups.layout
     for node in subject.dense:
         schema = OPS[node.op]
         rule = schema.channel_rule(node.attrs)
+        if rule.inner:   # attention's heads: a group of the op's own, scored by the slices each head owns
+            if criterion != "bn_scale":
+                add(node.name, rule.scores(node, lambda weight: magnitude(node, weight)))
+            continue
         weights = schema.weights(node.attrs)
         primary = weights[0] if weights and not (weights[0].buffer or weights[0].aux) else None
-        if primary is None or rule not in (PRODUCE, PASS):
+        if primary is None or rule not in (PRODUCE, PASS, GROUPED):
             continue
         if criterion == "bn_scale" and not schema.has(Trait.FOLDS_INTO_CONV):
             continue
-        values = np.abs(np.asarray(state[weight_key(node.name, primary)], dtype=np.float64)) ** power
+        values = magnitude(node, primary)
         per_channel = _per_channel(values, primary.out_axis, values.shape[primary.out_axis])
         _segments(layout[node.name], per_channel, add)
-        if rule is PASS:     # a batch norm's scale (a layer scale's), channel by channel
+        if rule is not PRODUCE:   # a batch norm's scale (a layer scale's), a grouped conv's filters: by channel
             continue
         source = layout[node.inputs[0].name]
         channels = sum(width for _, width in source)

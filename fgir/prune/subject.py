@@ -23,7 +23,7 @@ from typing import Any
 from fgir.diagnostics import Diagnostic, FgirError, Origin
 from fgir.ir.channel_groups import ChannelGroups, channel_groups
 from fgir.ir.graph import Graph, Node
-from fgir.ir.pruning import DENSE_OUT, KEEP_OUT, SELECTION
+from fgir.ir.pruning import DENSE_HEADS, DENSE_OUT, KEEP_HEADS, KEEP_OUT, SELECTION
 from fgir.spec.tree import copy_tree, dump_spec, plain_tree
 from fgir.spec.document import parse_document
 from fgir.spec.yaml_loader import load_yaml_text
@@ -122,7 +122,7 @@ def _kept_channels(subject: Subject) -> dict[str, list[int]]:
             if node is None:
                 continue
             _check_written_dense(subject, node, group.dense_width)
-            keep = node.meta.get(KEEP_OUT, list(range(group.dense_width)))
+            keep = node.meta.get(KEEP_OUT, node.meta.get(KEEP_HEADS, list(range(group.dense_width))))
             sets.setdefault(tuple(keep), name)
         if len(sets) > 1:
             (a, first), (b, second) = list(sets.items())[:2]
@@ -143,7 +143,7 @@ def _kept_channels(subject: Subject) -> dict[str, list[int]]:
 
 def _check_written_dense(subject: Subject, node: Node, written: int) -> None:
     """The network must be written at its dense widths: a mask row is as long as the width written."""
-    mask_length = node.meta.get(DENSE_OUT)
+    mask_length = node.meta.get(DENSE_OUT, node.meta.get(DENSE_HEADS))
     if mask_length is not None and mask_length != written:
         raise FgirError(Diagnostic.at(subject.origin(node.name), (
             f"pruning further needs the network written at its dense widths, but '{node.name}' is "

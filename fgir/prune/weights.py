@@ -28,7 +28,7 @@ import numpy as np
 from fgir.diagnostics import ArgumentError, Diagnostic, FgirError, Loc
 from fgir.ir.graph import Graph
 from fgir.ir.ops import OPS, weight_key
-from fgir.ir.pruning import KEEP_IN, KEEP_OUT, SELECTION, dense_attrs, kept_positions
+from fgir.ir.pruning import KEEP_HEADS, KEEP_IN, KEEP_OUT, SELECTION, dense_attrs, kept_slices
 
 Shapes = dict[str, tuple[int, ...]]
 
@@ -121,7 +121,7 @@ def _placements(graph: Graph):
     for node in graph:
         schema = OPS[node.op]
         dense = dense_attrs(node)
-        if dense is None or (KEEP_OUT not in node.meta and KEEP_IN not in node.meta):
+        if dense is None or not any(side in node.meta for side in (KEEP_OUT, KEEP_IN, KEEP_HEADS)):
             continue
         dense_shapes = {w.name: w.shape for w in schema.weights(dense)}
         for weight in schema.weights(node.attrs):
@@ -129,11 +129,8 @@ def _placements(graph: Graph):
                 continue
             shape = dense_shapes[weight.name]
             index: list[Any] = [np.arange(n) for n in shape]
-            sliced: set[int] = set()
-            for axis, side in ((weight.out_axis, KEEP_OUT), (weight.in_axis, KEEP_IN)):
-                if axis is not None and side in node.meta and axis not in sliced:   # BN: one axis, both sides
-                    sliced.add(axis)
-                    index[axis] = np.asarray(kept_positions(node, node.meta[side], weight.shape[axis]))
+            for axis, positions in kept_slices(node, weight):
+                index[axis] = np.asarray(positions)
             yield weight_key(node.name, weight), shape, np.ix_(*index)
 
 

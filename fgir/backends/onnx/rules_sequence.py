@@ -59,8 +59,9 @@ def linear_on_tokens(em: Emitter, node: Node, xs: list[str]) -> str:
 
 def _attention(em: Emitter, node: Node, xs: list[str]) -> str:
     a, name = node.attrs, node.name
-    e, heads = a["embed_dim"], a["num_heads"]
+    heads = a["num_heads"]
     w = _weight(em, node, "in_proj_weight")
+    e = w.shape[0] // 3   # the heads' width: embed_dim, or fewer where heads were pruned
     b = _weight(em, node, "in_proj_bias") if a["bias"] else np.zeros(3 * e, np.float32)
     doc = where(node)
     if weight_bits(node) < FLOAT_BITS:    # integer q, k, v projections: MatMulIntegerToFloat (onnx.quant)

@@ -20,7 +20,7 @@ from fgir.backends.torch.checkpoint import load_weights_only
 from fgir.diagnostics import Diagnostic, FgirError, Origin, SpecIOError
 from fgir.ir.graph import Graph, Node
 from fgir.ir.ops import OPS, Identity, Weight, weight_key
-from fgir.ir.pruning import KEEP_IN, KEEP_OUT, SELECTION, dense_attrs, kept_positions
+from fgir.ir.pruning import KEEP_IN, KEEP_OUT, SELECTION, dense_attrs, kept_slices
 from fgir.weights_files import spec_relative
 
 TORCH_ONLY = ("num_batches_tracked",)   # buffers torch keeps beside a schema's tensors
@@ -88,12 +88,8 @@ class _Slicer:
             if weight.aux and key not in self.dense:
                 continue    # a quantizer's range a float checkpoint lacks: it starts fresh (or is calibrated)
             value = self.tensor(key, dense_shapes[weight.name])
-            sliced: set[int] = set()
-            for axis, side in ((weight.out_axis, KEEP_OUT), (weight.in_axis, KEEP_IN)):
-                if axis is not None and axis not in sliced and side in node.meta:   # BN: one axis, both sides
-                    sliced.add(axis)
-                    index = kept_positions(node, node.meta[side], weight.shape[axis])
-                    value = value.index_select(axis, torch.tensor(index, dtype=torch.long))
+            for axis, index in kept_slices(node, weight):
+                value = value.index_select(axis, torch.tensor(index, dtype=torch.long))
             out[key] = value.clone()
         for extra in TORCH_ONLY:
             key = f"{node.name}.{extra}"

@@ -1,7 +1,10 @@
 """torch rules of the sequence ops (:mod:`fgir.ir.ops.sequence`, ``attention``, ``shape``).
 
 Multi-head attention is ``nn.MultiheadAttention`` itself (a subclass whose
-``forward`` takes one input), so its ``state_dict`` is torch's; each learned
+``forward`` takes one input), so its ``state_dict`` is torch's; with some of its
+heads pruned (fewer heads than ``embed_dim / head_dim``, which torch's module
+cannot hold) it is :class:`PrunedSelfAttention`, the same tensors under the same
+keys at the kept heads' width; each learned
 tensor is a parameter at its node's path (:class:`~.rules.ParameterRule`), as
 torchvision's ``class_token`` and ``encoder.pos_embedding`` are.
 
@@ -16,11 +19,13 @@ Example:
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from fgir.backends.torch.quant import QuantSelfAttention
+from fgir.backends.torch.quant import QuantSelfAttention, fake_quant_weight
 from fgir.backends.torch.rules import FunctionRule, ModuleRule, ParameterRule
 from fgir.ir.graph import Node
+from fgir.ir.ops.attention import head_dim
 from fgir.ir.ops.shape import slice_range, transpose_axes
 from fgir.quant.scheme import FLOAT_BITS, activation_bits, weight_bits
 
@@ -32,8 +37,39 @@ class SelfAttention(nn.MultiheadAttention):
         return super().forward(x, x, x, need_weights=False)[0]
 
 
+class PrunedSelfAttention(nn.Module):
+    """Self-attention whose heads are narrower together than its embed dim (heads pruned): torch's
+    tensors and keys (``in_proj_weight`` ``3·H·d x E``, ``in_proj_bias``, ``out_proj``), torch's arithmetic.
+
+    >>> attn = PrunedSelfAttention(8, 1, 4)
+    >>> [tuple(t.shape) for t in attn.state_dict().values()], tuple(attn(torch.zeros(2, 3, 8)).shape)
+    ([(12, 8), (12,), (8, 4), (8,)], (2, 3, 8))
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, head_dim: int, dropout: float = 0.0, bias: bool = True,
+                 w_bits: int = FLOAT_BITS, a_bits: int = FLOAT_BITS) -> None:
+        super().__init__()
+        inner = num_heads * head_dim
+        self.num_heads, self.dropout, self.w_bits, self.a_bits = num_heads, dropout, w_bits, a_bits
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * inner, embed_dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * inner)) if bias else None
+        self.out_proj = nn.Linear(inner, embed_dim, bias=bias)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = fake_quant_weight(self.in_proj_weight, self.w_bits)[0] if self.w_bits < FLOAT_BITS else \
+            self.in_proj_weight
+        n, length, _ = x.shape
+        q, k, v = F.linear(x, weight, self.in_proj_bias).view(n, length, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        return self.out_proj(out.transpose(1, 2).reshape(n, length, -1))
+
+
 def _attention(node: Node) -> nn.Module:
     a = node.attrs
+    if a["num_heads"] * head_dim(a) != a["embed_dim"]:   # heads pruned
+        return PrunedSelfAttention(a["embed_dim"], a["num_heads"], head_dim(a), a["dropout"], a["bias"],
+                                   weight_bits(node), activation_bits(node))
     args = (a["embed_dim"], a["num_heads"], a["dropout"], a["bias"])
     if weight_bits(node) < FLOAT_BITS:   # annotated by apply_quant: its q, k, v projections
         return QuantSelfAttention(*args, batch_first=True, w_bits=weight_bits(node), a_bits=activation_bits(node))

@@ -5,7 +5,8 @@ with ``fan_out = kh * kw * out_channels`` — Kaiming-normal, fan-out, ReLU's ga
 conv biases (only squeeze-excitation's 1x1 convs have one) at torch's default; BatchNorm
 weight 1, bias 0; the classifier ``normal(0, 0.01)``, bias 0.  Quantization follows the
 format's rule (every conv but the stem's).  Pruning: channel groups; the grouped 3x3 convs
-(``f.b``) lock the bottleneck width they read and write (see ``fgir.ir.ops.channel_rules.GROUPED``).
+(``f.b``) tie the bottleneck width they read and write into one group, pruned by whole conv groups
+(``group_width`` channels at a time, ``groups`` dropping with them; ``fgir.ir.ops.channel_rules.GROUPED``).
 
 Example:
     >>> REGNET.init["conv.weight"].params, "conv.bias" in REGNET.init

@@ -12,6 +12,11 @@
 * ``TransformerEncoderStack(num_layers, ...)``: ``num_layers`` of them named
   ``encoder_layer_0`` ... (torchvision's ``encoder.layers``), a Repeat: its depth
   and each layer's widths are search targets.
+* ``ElasticEncoderStack(num_layers, embed_dim, num_heads, mlp_ratio)``: AutoFormer's
+  space over the same layers: layer i has ``num_heads[i]`` heads and an MLP
+  ``mlp_ratio[i]`` times ``embed_dim`` wide.  The lists are as long as the deepest
+  network searched; a shallower one takes their first ``num_layers`` entries, as
+  AutoFormer's supernet does.
 
 Example:
     >>> import fgir
@@ -35,6 +40,7 @@ from fgir.blocks.registry import register_block
 from fgir.blocks.vit.conventions import LAYER_NAMING, NORM_EPS, ViTFamilyBlock, check_heads
 
 Probability = Annotated[float, Range(0, 1)]
+MlpRatio = Annotated[float, Range(0.25, 16)]
 
 
 class NamedSequential(Block):
@@ -86,6 +92,28 @@ class TransformerEncoderStack(ViTFamilyBlock):
                     attention_dropout: Probability = 0.0) -> None:
         check_heads(self, embed_dim, num_heads)   # here, once, rather than in each layer
         items = {"embed_dim": embed_dim, "num_heads": num_heads, "mlp_dim": mlp_dim, "dropout": dropout,
+                 "attention_dropout": attention_dropout}
+        self.layers = Repeat(num_layers, items, BlockSpec(TransformerEncoderBlock.type_name(), {}),
+                             naming=LAYER_NAMING, inline_scope=True)
+
+
+@register_block
+class ElasticEncoderStack(ViTFamilyBlock):
+    """AutoFormer's space over torchvision's encoder layers: ``num_layers`` of them, layer i with
+    ``num_heads[i]`` heads and an MLP ``round(mlp_ratio[i] * embed_dim)`` wide (the first ``num_layers``
+    entries of each list: a list is as long as the deepest network searched)."""
+
+    def constructor(self, num_layers: Count = REQUIRED, embed_dim: Width = REQUIRED,
+                    num_heads: list[Width] = REQUIRED, mlp_ratio: list[MlpRatio] = REQUIRED,
+                    dropout: Probability = 0.0, attention_dropout: Probability = 0.0) -> None:
+        for arg, values in (("num_heads", num_heads), ("mlp_ratio", mlp_ratio)):
+            if len(values) < num_layers:
+                self.fail(f"{arg} has {len(values)} values for num_layers {num_layers}: one a layer, at least",
+                          values, arg)
+        for heads in num_heads[:num_layers]:
+            check_heads(self, embed_dim, heads)
+        items = {"embed_dim": embed_dim, "num_heads": list(num_heads[:num_layers]),
+                 "mlp_dim": [round(ratio * embed_dim) for ratio in mlp_ratio[:num_layers]], "dropout": dropout,
                  "attention_dropout": attention_dropout}
         self.layers = Repeat(num_layers, items, BlockSpec(TransformerEncoderBlock.type_name(), {}),
                              naming=LAYER_NAMING, inline_scope=True)

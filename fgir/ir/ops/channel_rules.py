@@ -24,8 +24,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+from fgir.ir.pruning import split_unit
+
 if TYPE_CHECKING:
     from fgir.ir.node import Node
+    from fgir.ir.pruning import Mask
 
 Layout = list[tuple[str, int]]          # (group id, width) segments
 Kept = tuple[list[int] | None, int]      # (dense channels kept, None for all; dense width)
@@ -43,6 +46,10 @@ class GroupBuilder(Protocol):
     def find(self, gid: str) -> str: ...
     def lock(self, gid: str, reason: str) -> None: ...
     def out_width(self, node: "Node") -> int: ...
+    # a group inside ``node``, written and read by it alone (attention's heads), ``width`` now, ``dense`` dense
+    def inner(self, node: "Node", width: int, dense: int) -> str: ...
+    # ``gid``'s channels are pruned in whole runs of ``size`` (a grouped convolution's groups)
+    def unit(self, gid: str, size: int) -> None: ...
 
 
 class PruneFlow(Protocol):
@@ -53,7 +60,9 @@ class PruneFlow(Protocol):
     def produce(self, node: "Node") -> Kept: ...
     def tie(self, node: "Node") -> Kept: ...
     def masked(self, node: "Node") -> bool: ...      # a mask names ``node``'s output
+    def mask(self, node: "Node") -> "Mask": ...      # that mask
     def refuse(self, node: "Node", message: str) -> None: ...
+    def refuse_mask(self, node: "Node", mask: "Mask", message: str) -> None: ...   # said at the mask
     def out_width(self, node: "Node") -> int: ...
 
 
@@ -62,8 +71,9 @@ class ChannelRule:
 
     value = "pass"
     produces = False        # writes new channels from all of its input's (what a mask names)
-    keeps_channels = True   # output channel i is computed from input channel i alone
+    keeps_channels = True   # output channel i is input channel i's (computed from it, or from its conv group)
     ties = False            # joins its inputs' channels into one set
+    inner = False           # opens a group inside the op (attention's heads): what a mask names
 
     def groups(self, node: "Node", ins: list[Layout], net: GroupBuilder) -> Layout:
         return ins[0]
@@ -111,13 +121,45 @@ class _Produce(ChannelRule):
         return flow.produce(node)
 
 
-class _Grouped(_Produce):
-    value, produces, locks = "grouped", False, "grouped convolution"
+class _LockedGrouped(_Produce):
+    value, produces, locks = "grouped_locked", False, "grouped convolution"
 
     def prune(self, node, flow, has_weights):
         if flow.kept(node.inputs[0])[0] is not None or flow.masked(node):
             flow.refuse(node, f"'{node.name}' is a grouped convolution; pruning its channels is not supported")
         return None, flow.out_width(node)
+
+
+class _Grouped(_LockedGrouped):
+    """A grouped convolution as wide as its input, pruned by whole conv groups: conv group g reads and
+    writes channels ``g*u`` to ``(g+1)*u`` (``u = out_channels / groups``) and nothing else, so its input
+    and output are one channel group, pruned ``u`` channels at a time; its ``groups`` falls with them.
+    Read from several groups at once, it locks them (as :data:`GROUPED_LOCKED` does)."""
+
+    value, keeps_channels = "grouped", True
+
+    def groups(self, node, ins, net):
+        if len(ins[0]) != 1 or ins[0][0][1] != net.out_width(node):
+            return super().groups(node, ins, net)
+        gid = ins[0][0][0]
+        net.write(gid, node)
+        net.unit(gid, node.attrs["out_channels"] // node.attrs["groups"])
+        return ins[0]
+
+    def prune(self, node, flow, has_weights):
+        keep, dense = flow.kept(node.inputs[0])
+        if keep is None:
+            return super().prune(node, flow, has_weights)
+        unit = node.attrs["out_channels"] // node.attrs["groups"]
+        split = split_unit(keep, dense, unit)
+        if split is not None:   # a family's row layout may ask for it (masks are refused where written)
+            flow.refuse(node, f"'{node.name}' is a grouped convolution pruned by whole conv groups of {unit} "
+                              f"channels, but of channels {split} to {split + unit - 1} only some are kept")
+            return None, flow.out_width(node)
+        # its output channels alone are cut: each keeps its filter over its own conv group's inputs whole (and
+        # where one conv group is left the pruned conv is a plain one over them, its weights cut the same way)
+        flow.record(node, (None, dense), (keep, dense))
+        return keep, dense
 
 
 class _Depthwise(ChannelRule):
@@ -205,12 +247,14 @@ PRODUCE = _Produce()         # conv, linear
 PASS = ChannelRule()         # BN, activations, pooling
 TIE = _Tie()                 # add, mul: inputs and output share one set of channels
 DEPTHWISE = _Depthwise()     # output channel i from input channel i alone, with weights
-GROUPED = _Grouped()         # a grouped convolution: locked
+GROUPED = _Grouped()         # a grouped convolution as wide as its input: pruned by whole conv groups
+GROUPED_LOCKED = _LockedGrouped()   # any other grouped convolution: locked
 CONCAT = _Concat()           # the inputs' channels, one after another
 COUPLED = _Coupled()         # passes channels on but couples them: locked
 OPAQUE = OpaqueRule()           # anything else: locks what it reads, writes a locked group
 
-RULES = {r.value: r for r in (SOURCE, PRODUCE, PASS, TIE, DEPTHWISE, GROUPED, CONCAT, COUPLED, OPAQUE)}
+RULES = {r.value: r for r in (SOURCE, PRODUCE, PASS, TIE, DEPTHWISE, GROUPED, GROUPED_LOCKED, CONCAT, COUPLED,
+                                  OPAQUE)}
 
 
 def _by_value(value: str) -> ChannelRule:

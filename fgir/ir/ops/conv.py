@@ -3,7 +3,9 @@
 Its channel rule follows ``groups``: 1 writes new channels from all input
 channels; ``groups == in_channels == out_channels`` (depthwise) computes each
 output channel from the same input channel, tying the two; anything else is a
-grouped convolution, whose channels are tied in whole conv groups.
+grouped convolution: as wide as its input (``in_channels == out_channels``), it
+ties the two and is pruned by whole conv groups, ``groups`` falling with them;
+otherwise it locks its channels.
 
 Example:
     >>> from fgir.ir.ops import OPS
@@ -16,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from fgir.ir.ops.channel_rules import DEPTHWISE, GROUPED, PRODUCE, ChannelRule
+from fgir.ir.ops.channel_rules import DEPTHWISE, GROUPED, GROUPED_LOCKED, PRODUCE, ChannelRule
 from fgir.ir.ops.schema import (Attr, Attrs, Identity, OpSchema, Problem, Trait, Weight, needs_spatial, pair_text,
                                 spatial_out, stride_text, width_text)
 from fgir.ir.types import TensorType
@@ -28,7 +30,7 @@ def channel_rule(a: Attrs) -> ChannelRule:
         return PRODUCE
     if groups == a["out_channels"] and a["in_channels"] in (groups, None):
         return DEPTHWISE
-    return GROUPED
+    return GROUPED if a["in_channels"] in (a["out_channels"], None) else GROUPED_LOCKED
 
 
 def _check(a: Attrs, ins: list[TensorType]) -> list[Problem]:
@@ -62,6 +64,9 @@ def _with_widths(a: Attrs, in_channels: int | None, out_channels: int | None) ->
     if channel_rule(a) is DEPTHWISE:   # one width: the channels it filters
         width = in_channels if in_channels is not None else out_channels
         return {**out, "in_channels": width, "out_channels": width, "groups": width}
+    if channel_rule(a) is GROUPED and (in_channels or out_channels):   # one width, whole conv groups
+        width, unit = in_channels or out_channels, a["out_channels"] // a["groups"]
+        return {**out, "in_channels": width, "out_channels": width, "groups": width // unit}
     if in_channels is not None:
         out["in_channels"] = in_channels
     if out_channels is not None:

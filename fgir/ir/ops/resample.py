@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 
-from fgir.ir.ops.channel_rules import GROUPED, PRODUCE, ChannelRule
+from fgir.ir.ops.channel_rules import GROUPED_LOCKED, PRODUCE, ChannelRule
 from fgir.ir.ops.schema import (Attr, Attrs, OpSchema, Problem, Sign, Trait, Weight, needs_spatial, pair_text,
                                 width_text)
 from fgir.ir.types import TensorType
@@ -94,7 +94,7 @@ UPSAMPLE = OpSchema(
 
 # -- transposed convolution -----------------------------------------------------------------------
 def _conv_t_rule(a: Attrs) -> ChannelRule:
-    return PRODUCE if a["groups"] == 1 else GROUPED
+    return PRODUCE if a["groups"] == 1 else GROUPED_LOCKED
 
 
 def _transposed(size: int, k: int, s: int, p: int, op: int, d: int) -> int:

@@ -93,6 +93,8 @@ class Weight:
     buffer: bool = False          # running statistics: state, not trained, not counted as parameters
     identity: Identity = Identity.ZEROS
     aux: bool = False             # a quantizer's range: trained with the network, not one of its parameters
+    heads_axis: int | None = None  # the axis indexed by attention's heads (each a run of head-dim entries)
+    runs: int = 1                 # along heads_axis, that many runs of the heads (q, k, v)
 
     @property
     def numel(self) -> int:
