@@ -78,7 +78,8 @@ def _code_strings(path: Path) -> set[str]:
 
 # op names that are also ordinary strings elsewhere: a node called 'input', torchvision's child 'relu',
 # the expression grammar's 'mul'
-COMMON_WORDS = {"input", "add", "relu", "mul", "dropout"}   # also torch argument names
+COMMON_WORDS = {"input", "add", "relu", "mul", "dropout",   # also torch argument names
+                "quantize"}                                  # also the `fgir quantize` command
 
 
 def test_each_op_is_named_only_where_it_is_defined_and_lowered():

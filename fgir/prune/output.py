@@ -7,6 +7,10 @@ files the spec names relative to its own folder (``dataset: {data, val}``,
 Vega's ``dataset.common.data_path``, other processes' files) are rewritten
 relative to the new one, so the pruned spec trains as it is.
 
+:class:`SpecTree` (a document as plain data: its paths relocated, its space replaced, written as
+YAML) and :func:`with_process` are shared with ``fgir quantize`` (:mod:`fgir.deploy`), which writes its
+Quant process the same way.
+
 Example:
     >>> from fgir.prune.subject import load_subject
     >>> subject = load_subject("examples/resnet20_cifar.yaml")
@@ -28,11 +32,11 @@ Example:
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from fgir.spec.tree import copy_tree, get_in, set_in
+from fgir.spec.tree import copy_tree, dump_spec, get_in, plain_tree, set_in
 from fgir.weights_files import spec_relative
 
 MODULE = "prune"
@@ -55,12 +59,21 @@ def pruned_space(subject: Any, kept: dict[str, list[int]], init_model_file: str 
     process: dict[str, Any] = {"type": "Prune", "masks": masks_of(subject, kept)}
     if init_model_file is not None:
         process["init_model_file"] = init_model_file
-    name = subject.process
+    return with_process(space, process, subject.process, MODULE)
+
+
+def with_process(space: dict[str, Any], process: dict[str, Any], name: str | None, base: str) -> dict[str, Any]:
+    """``space`` with ``process`` as its module ``name`` (replacing it), or, for ``name`` None, as a new
+    module after the others, named ``base`` (``base_2`` ... where that is taken).
+
+    >>> with_process({"modules": ["net"], "net": {}}, {"type": "Quant"}, None, "quant")["modules"]
+    ['net', 'quant']
+    """
     if name is None:
-        name, n = MODULE, 1
+        name, n = base, 1
         while name in space:
             n += 1
-            name = f"{MODULE}_{n}"
+            name = f"{base}_{n}"
         space["modules"] = [*space["modules"], name]
     space[name] = process
     return space
@@ -78,23 +91,64 @@ def relocated(value: Any, spec_file: str, folder: str | Path) -> Any:
     return os.path.relpath(spec_relative(spec_file, value).resolve(), Path(folder).resolve())
 
 
-def _relocated_tree(subject: Any, folder: str | Path) -> dict[str, Any]:
-    """The document's spec-relative paths rewritten for ``folder``: its dataset's and its processes'."""
-    from fgir.blocks import PROCESSES
+@dataclass(frozen=True)
+class SpecTree:
+    """A spec document as plain data, to write a changed copy of: its file, its tree, and where its search
+    space sits in it (``()`` for a bare space).
 
-    tree = copy_tree(subject.tree)
-    for segments in DATASET_PATHS if subject.space_at else ():
-        value = get_in(tree, segments, None)
-        if value is not None:
-            set_in(tree, segments, relocated(value, subject.file, folder))
-    space = get_in(tree, subject.space_at, {})
-    for name in space.get("modules", []):
-        args = space.get(name)
-        kind = PROCESSES.get(args["type"]) if isinstance(args, dict) and isinstance(args.get("type"), str) else None
-        for arg in getattr(kind, "file_args", ()):
-            if arg in args:
-                args[arg] = relocated(args[arg], subject.file, folder)
-    return tree
+    >>> doc = SpecTree.read("search_space:\\n  modules: [net]\\n  net: {type: ResNet, depth: 20}\\n", "s.yaml")
+    >>> print(doc.text({**doc.space, "modules": ["net"]}, ["a comment"]).strip())
+    # a comment
+    search_space:
+      modules: [net]
+      net: {type: ResNet, depth: 20}
+    """
+
+    file: str
+    tree: dict[str, Any]
+    space_at: tuple[str, ...]
+
+    @classmethod
+    def read(cls, text: str, file: str) -> "SpecTree":
+        """The document of spec ``text`` read from ``file`` (already checked: fgir.compile it first)."""
+        from fgir.spec.document import parse_document
+        from fgir.spec.yaml_loader import load_yaml_text
+
+        root = load_yaml_text(text, file)
+        doc = parse_document(root)
+        return cls(file, plain_tree(root), ("search_space",) if doc.space is not doc.root else ())
+
+    @property
+    def space(self) -> dict[str, Any]:
+        return get_in(self.tree, self.space_at, self.tree) if self.space_at else self.tree
+
+    def relocated(self, folder: str | Path) -> "SpecTree":
+        """The document's spec-relative paths rewritten for ``folder``: its dataset's and its processes'."""
+        from fgir.blocks import PROCESSES
+
+        tree = copy_tree(self.tree)
+        for segments in DATASET_PATHS if self.space_at else ():
+            value = get_in(tree, segments, None)
+            if value is not None:
+                set_in(tree, segments, relocated(value, self.file, folder))
+        space = get_in(tree, self.space_at, {}) if self.space_at else tree
+        for name in space.get("modules", []):
+            args = space.get(name)
+            kind = PROCESSES.get(args["type"]) if isinstance(args, dict) and isinstance(args.get("type"), str) \
+                else None
+            for arg in getattr(kind, "file_args", ()):
+                if arg in args:
+                    args[arg] = relocated(args[arg], self.file, folder)
+        return replace(self, tree=tree)
+
+    def text(self, space: dict[str, Any], comments: list[str] | tuple[str, ...] = ()) -> str:
+        """The document with ``space`` as its search space, as YAML text, ``comments`` first."""
+        tree = copy_tree(self.tree)
+        if self.space_at:
+            tree[self.space_at[0]] = space
+        else:
+            tree = space
+        return "".join(f"# {line}\n" for line in comments) + dump_spec(tree)
 
 
 def pruned_text(subject: Any, kept: dict[str, list[int]], init_model_file: str | None,
@@ -102,10 +156,11 @@ def pruned_text(subject: Any, kept: dict[str, list[int]], init_model_file: str |
     """The pruned spec as YAML text, ``comments`` first; to be written in ``folder`` (None: the spec's own).
 
     ``init_model_file`` is written as given (the caller names it for ``folder``)."""
-    header = "".join(f"# {line}\n" for line in comments)
+    doc = SpecTree(subject.file, subject.tree, subject.space_at)
     if folder is not None:
-        subject = replace(subject, tree=_relocated_tree(subject, folder))
-    return header + subject.with_space(pruned_space(subject, kept, init_model_file))
+        doc = doc.relocated(folder)
+        subject = replace(subject, tree=doc.tree)
+    return doc.text(pruned_space(subject, kept, init_model_file), comments)
 
 
-__all__ = ["masks_of", "pruned_space", "pruned_text", "relocated"]
+__all__ = ["SpecTree", "masks_of", "pruned_space", "pruned_text", "relocated", "with_process"]
