@@ -13,8 +13,14 @@
    repetitions, when torch-pruning is installed.
 3. Budgets: ``target_macs`` for ResNet-20 and ResNet-50 (local and global): the MACs reached, and what
    one channel fewer pruned would cost (over the target).
+4. Measured speed-ups (``fgir prune --verify-speed``'s measurement): ResNet-50 and MobileNetV2 (examples/),
+   random weights, pruned to 50% of their MACs (``target_macs``, L1, local) with ``round_to`` 1, 8 and 16;
+   the dense and the three pruned ONNX models measured in ONNX Runtime (batch 1, one thread, --speed-input,
+   default 3x224x224: about a minute on 2 cores), interleaved rounds, one session at a time, medians.
+   Printed: each one's MACs ratio and measured speed-up, and the share of the MACs reduction realised.
 
 Run: python bench/bench_prune.py [--epochs N] [--input CxHxW] [--repeat N] [--slimming] [--skip-train]
+                                 [--speed-input CxHxW] [--speed-rounds N] [--only-speed]
 Prints figures only; nothing is asserted.  Whatever the numbers show is the result.
 """
 
@@ -40,6 +46,8 @@ from fgir.testing.weights import randomize_batch_norm  # noqa: E402
 
 R20 = ROOT / "examples" / "resnet20_cifar.yaml"
 R50 = ROOT / "examples" / "resnet50.yaml"
+MOBILENET_V2 = ROOT / "examples" / "mobilenet_v2.yaml"
+ROUND_TO = (1, 8, 16)
 
 
 def fgir_cli(*args: str, cwd: Path) -> str:
@@ -135,6 +143,27 @@ def budgets(folder: Path) -> None:
                       f"{result.one_channel_more[1]:,}", flush=True)
 
 
+def speedups(args: argparse.Namespace) -> None:
+    from fgir.latency import Latency, measure_interleaved
+
+    settings = Latency(repeats=args.speed_runs)
+    print(f"4. measured speed-ups at half the MACs (ONNX Runtime, batch 1, 1 thread, {args.speed_input}; medians "
+          f"of {args.speed_rounds} interleaved rounds of {args.speed_runs} runs)", flush=True)
+    for spec in (R50, MOBILENET_V2):
+        graph = fgir.compile(spec, input=args.speed_input)
+        dense = fgir.to_torch(graph, seed=0)
+        results = [fgir.prune(spec, dense, target_macs=graph.meta["macs"] // 2, round_to=r, input=args.speed_input)
+                   for r in ROUND_TO]
+        graphs = [results[0].subject.dense] + [r.compile() for r in results]
+        dense_ms, *pruned_ms = measure_interleaved(graphs, settings, args.speed_rounds)
+        print(f"   {spec.stem:<13} dense {dense_ms:8.2f} ms, {results[0].dense_macs:,} MACs", flush=True)
+        for r, result, ms in zip(ROUND_TO, results, pruned_ms):
+            macs_ratio, speedup = result.macs / result.dense_macs, dense_ms / ms
+            print(f"   {'':<13} round_to {r:>2}: {ms:8.2f} ms, MACs {macs_ratio:.3f} ({1 / macs_ratio:.2f}x fewer): "
+                  f"{speedup:.2f}x faster ({(speedup - 1) / (1 / macs_ratio - 1):.0%} of the MACs reduction)",
+                  flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=10, help="dense training epochs (10)")
@@ -146,14 +175,21 @@ def main() -> None:
     parser.add_argument("--slimming", action="store_true")
     parser.add_argument("--bn-sparsity", type=float, default=1e-4)
     parser.add_argument("--skip-train", action="store_true", help="only the timings and budgets")
+    parser.add_argument("--speed-input", default="3x224x224", help="the input of the speed-up measurements")
+    parser.add_argument("--speed-rounds", type=int, default=5)
+    parser.add_argument("--speed-runs", type=int, default=10, help="timed runs per round")
+    parser.add_argument("--only-speed", action="store_true", help="only the measured speed-ups (part 4)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
+        if args.only_speed:
+            return speedups(args)
         if not args.skip_train:
             digits(args, folder)
         selection_time(args, folder)
         budgets(folder)
+        speedups(args)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from fgir.cli.common import EXIT_OK, UsageError, add_common, positive_int, print_warnings, refuse_overwriting_spec
@@ -61,6 +62,11 @@ def cmd_prune(args: argparse.Namespace) -> int:
     print(f"  parameters {result.dense_params:,} → {result.params:,} ({result.params / result.dense_params:.3f}), "
           f"MACs {result.dense_macs:,} → {result.macs:,} ({result.macs / result.dense_macs:.3f}); "
           f"{pruned} of {len(result.widths)} channel groups pruned")
+    if args.verify_speed:
+        check = result.verify_speed()
+        print(f"  {check.text()}")
+        if check.warning():
+            print(f"fgir prune: warning: {check.warning()}", file=sys.stderr)
     print(f"wrote {', '.join(map(str, written))}")
     print(f"(each group before and after: fgir summary {out} --groups)")
     return EXIT_OK
@@ -96,4 +102,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep", nargs="+", default=[], metavar="GROUP",
                    help="channel groups to leave whole ('fgir summary --groups' lists them)")
     p.add_argument("--seed", type=int, default=0, help="the seed of --criterion random (default 0)")
+    p.add_argument("--verify-speed", action="store_true",
+                   help="measure the dense and the pruned model in ONNX Runtime (batch 1, 1 thread) and print "
+                        "the speed-up beside the MACs reduction; warn when the pruned one is not faster")
     p.set_defaults(func=cmd_prune)

@@ -22,9 +22,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     from fgir.search.report import ProgressBar, no_valid_text, summary_text
 
     limits = _given(args, ("max_macs", "max_params", "max_latency_ms"))
+    import fgir.supernet  # noqa: F401  (registers the supernet evaluator: fgir.search may not import it)
+
     options = _given(args, ("epochs", "data", "val", "test"))
     evaluator = args.evaluator if args.evaluator is not None or args.data is None else "train"
-    latency = {k.removeprefix("latency_"): v for k, v in _given(args, ("latency_batch", "latency_threads")).items()}
+    if args.supernet is not None:
+        if not Path(args.supernet).is_file():
+            raise UsageError(f"--supernet {args.supernet}: no such file (fgir train SPACE --supernet writes it)")
+        options["checkpoint"], evaluator = args.supernet, args.evaluator or "supernet"
+    latency = {k.removeprefix("latency_"): v
+               for k, v in _given(args, ("latency_batch", "latency_threads", "latency_model")).items()}
     executor_options = {k.removeprefix("ray_"): v for k, v in _given(args, RAY_FLAGS).items()}
     for written in ("best.yaml", "results.jsonl", "search.json"):
         if Path(args.output, written).resolve() == Path(args.spec).resolve():
@@ -61,7 +68,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--algorithm", metavar="NAME",
                    help="RandomSearch, GridSearch, BackboneNasSearch, NSGA2Search, RegularizedEvolution, "
                         "TPESearch, OptunaNSGA2Search (default: the spec's search_algorithm type, else RandomSearch)")
-    p.add_argument("--evaluator", metavar="NAME", help="static (default) or train")
+    p.add_argument("--evaluator", metavar="NAME", help="static (default), train or supernet")
+    p.add_argument("--supernet", metavar="SUPER.pt", help="score candidates with weights inherited from this "
+                                                          "supernet (fgir train SPACE --supernet; implies "
+                                                          "--evaluator supernet)")
     p.add_argument("--objective", action="append", metavar="METRIC:max|min",
                    help="an objective (repeatable), e.g. --objective accuracy:max --objective latency_ms:min "
                         "(default: the spec's)")
@@ -81,6 +91,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="latency: images per inference (default 1)")
     p.add_argument("--latency-threads", type=positive_int("a number of threads"), metavar="N",
                    help="latency: ONNX Runtime's intra-op threads (default 1)")
+    p.add_argument("--latency-model", metavar="MACHINE.json",
+                   help="predict latency_ms with this predictor file (fgir latency calibrate) instead of measuring")
     p.add_argument("--epochs", type=int, metavar="N", help="train evaluator: epochs per candidate (with a "
                                                            "scheduler: the most any candidate trains)")
     p.add_argument("--data", metavar="PATH",

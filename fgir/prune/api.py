@@ -54,6 +54,13 @@ class PruneResult:
     description: str             # how they were chosen, for the spec's header
     # with a budget: (params, MACs) had one channel fewer gone, over the target (None: nothing had to go)
     one_channel_more: tuple[int, int] | None = None
+    speed: Any = None            # a fgir.prune.speed.SpeedCheck, once verify_speed() measured it
+
+    def verify_speed(self, **options: Any) -> Any:
+        """Measure the dense and the pruned model here (:func:`fgir.prune.speed.verify_speed`); also ``speed``."""
+        from fgir.prune.speed import verify_speed
+
+        return verify_speed(self, **options)
 
     @property
     def dense_params(self) -> int:
@@ -162,13 +169,15 @@ def prune(spec: str | Path, weights: Any = None, *, ratio: float | None = None, 
     group by group, or across groups with ``global_pruning``) that fit it.  Without either, the
     spec's own Prune ``ratios``.  ``criterion``: l1 (default), l2, bn_scale, random (seeded by
     ``seed``).  ``round_to``: kept widths are multiples of it.  ``keep``: groups left whole (the
-    network's output, and groups a grouped convolution ties, always are).  ``file``: read ``spec``
+    network's output, and groups a grouped convolution locks, always are); a grouped convolution as wide
+    as its input is pruned by whole conv groups.  ``file``: read ``spec``
     as spec text of this file.
     """
     from fgir.arguments import names as check_names
     from fgir.prune.budget import BudgetError, CostModel, fit
     from fgir.prune.importance import importance, normalized
-    from fgir.prune.select import by_global_ratio, by_ratio, caps, global_order, local_order, most_important
+    from fgir.prune.select import (by_global_ratio, by_ratio, caps, global_order, local_order, most_important,
+                                   steps, unit_scores)
     from fgir.prune.subject import load_subject
     from fgir.prune.weights import read_weights
 
@@ -186,19 +195,20 @@ def prune(spec: str | Path, weights: Any = None, *, ratio: float | None = None, 
     if use_spec:
         names = [n for n in names if n in spec_ratios]
     found = read_weights(weights if weights is not None else _spec_weights(subject), subject)
-    scores = importance(subject, found.scored, criterion, seed, scored=set(names))
-    kept = subject.kept
+    units = {g.name: g.unit for g in subject.groups.groups}   # a grouped conv's groups go whole
+    scores = unit_scores(importance(subject, found.scored, criterion, seed, scored=set(names)), units)
+    kept, multiple = subject.kept, steps(round_to, units)
     model = CostModel(subject.dense, subject.groups)
     scope = "global" if global_pruning else "local"
     above = None
     if use_spec:
-        chosen = by_ratio(scores, kept, {n: spec_ratios[n] for n in names}, round_to)
+        chosen = by_ratio(scores, kept, {n: spec_ratios[n] for n in names}, multiple)
         how = f"criterion {criterion}, the spec's ratios"
     elif ratio is not None and global_pruning:
-        chosen = by_global_ratio(normalized(scores, kept), kept, ratio, max_ratio, round_to, names)
+        chosen = by_global_ratio(normalized(scores, kept), kept, ratio, max_ratio, multiple, names)
         how = f"criterion {criterion}, ratio {ratio:g} (global, max_ratio {max_ratio:g})"
     elif ratio is not None:
-        chosen = by_ratio(scores, kept, {n: min(ratio, max_ratio) for n in names}, round_to)
+        chosen = by_ratio(scores, kept, {n: min(ratio, max_ratio) for n in names}, multiple)
         how = f"criterion {criterion}, ratio {ratio:g} (local)"
     else:
         metric, option, target = (("macs", "target_macs", target_macs) if target_macs is not None
@@ -206,7 +216,7 @@ def prune(spec: str | Path, weights: Any = None, *, ratio: float | None = None, 
         norm = normalized(scores, kept)
         order = global_order(norm, names) if global_pruning else local_order(norm, names)
         try:
-            widths, before = fit(order, kept, caps(kept, names, max_ratio), round_to, model.cost, metric, target)
+            widths, before = fit(order, kept, caps(kept, names, max_ratio), multiple, model.cost, metric, target)
         except BudgetError as exc:
             raise PruneOptionError(option, str(exc)) from None
         above = model.cost(before) if before is not None else None

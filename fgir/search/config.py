@@ -11,6 +11,7 @@
       scheduler: {type: ASHA, min_epochs: 1, eta: 3}   # early stopping (max_epochs: the evaluator's epochs)
       epoch_budget: 200                # total training epochs (with a scheduler)
       latency: {batch: 1, threads: 1}  # measure latency_ms (implied by an objective or constraint on it)
+                                       # (predicted instead with --latency-model machine.json)
       budget: 100
       seed: 0
 
@@ -37,7 +38,7 @@ from fgir.diagnostics import Diagnostic, FgirError, Loc, Origin, did_you_mean
 from fgir.search.algorithms import ALGORITHMS, SearchAlgorithm, algorithm_options
 from fgir.search.config_budget import read_latency, read_scheduler
 from fgir.search.evaluators import EVALUATORS, known_metrics
-from fgir.search.evaluators.latency import Latency
+from fgir.search.evaluators.latency import Latency, predicted_by
 from fgir.search.reporter import Reporter, SearchUsageError, is_integer, is_positive_int, report_either
 from fgir.search.pareto import Objective, ObjectiveError, parse_objective
 from fgir.search.space import Space
@@ -132,7 +133,12 @@ def make_config(doc: SpecDocument, *, algorithm: str | None = None,
     objs = _objectives(spec, objectives, kind, report)
     limits = _constraints(spec, constraints or {}, kind, report)
     sched, sched_options, sched_origin = read_scheduler(spec, scheduler, scheduler_options or {}, kind, report)
+    model = latency.get("model") if isinstance(latency, dict) else None    # a predictor file: predict latency_ms
+    if model is not None:
+        latency = {k: v for k, v in latency.items() if k != "model"} or None
     measure = read_latency(spec, latency, objs, limits, report)
+    if model is not None:
+        measure = predicted_by(measure or Latency(), model, report)
     if epoch_budget is not None and not is_positive_int(epoch_budget):
         report.arg("--epoch-budget", f"the epoch budget must be a positive integer, got {epoch_budget}")
     elif epoch_budget is None and "epoch_budget" in spec and not is_positive_int(spec["epoch_budget"]):
@@ -226,7 +232,8 @@ def _evaluator(spec: SMap, override: Any, cli_options: dict[str, Any],
     if callable(kind):
         return kind, {}
     if kind not in EVALUATORS:
-        hint = did_you_mean(str(kind), EVALUATORS) or f"evaluators: {', '.join(EVALUATORS)}"
+        hint = did_you_mean(str(kind), EVALUATORS) or f"evaluators: {', '.join(EVALUATORS)}" + (
+            "; 'supernet' is registered by importing fgir.supernet (fgir search does)" if kind == "supernet" else "")
         if override is not None:
             report.arg("--evaluator", f"unknown evaluator '{kind}'", hint)
         else:
