@@ -7,9 +7,13 @@ module and the hand-written one compute the same thing on the GPU, and, where
 fgir's ONNX backend is present, that ONNX Runtime agrees with torch.  Last, it
 runs the command a user types, ``fgir train`` on the bundled digits at 3x32x32,
 for about ``--steps`` steps with and without ``--amp``, and reports images/s
-(the median epoch's, from metrics.jsonl) and the validation accuracy.
+(the median epoch's, from metrics.jsonl) and the validation accuracy.  And one-shot NAS: a supernet
+(examples/search/supernet_mobilenet.yaml) trained a few epochs on the device, a candidate extracted with
+its BatchNorm recalibrated, and the supernet's output for it against the extracted model's.
 
-Run: python bench/gpu_check.py [--steps 300] [--batch 128] [--json out.json]
+Without a CUDA device only that supernet step runs, reduced, on the CPU (so it can be checked anywhere).
+
+Run: python bench/gpu_check.py [--steps 300] [--batch 128] [--json out.json] [--supernet-only]
 """
 
 from __future__ import annotations
@@ -116,14 +120,45 @@ def train_cli(steps: int, batch: int, amp: bool) -> dict:
             "val_accuracy": rows[-1]["val_accuracy"]}
 
 
+def supernet_check(device: str, epochs: int, batch: int) -> dict:
+    """Sandwich-train the example supernet on ``device``, extract a random candidate (BN recalibrated on
+    4 batches there), and compare the supernet's output for it with the extracted model's."""
+    import random
+
+    from fgir.supernet import extract, train_supernet
+
+    space = ROOT / "examples" / "search" / "supernet_mobilenet.yaml"
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        result = train_supernet(space, Path(tmp) / "super.pt", data="digits", epochs=epochs, batch_size=batch,
+                                device=device, progress=None)
+        train_s = time.perf_counter() - start
+        net = result.model.to(device)
+        sample = net.ir.space.sample(random.Random(0))
+        x = torch.randn(256, 3, 8, 8, generator=torch.Generator().manual_seed(0)).to(device)
+        extract(net, sample, Path(tmp) / "sub.pt", calibrate=[x[i:i + 64] for i in range(0, 256, 64)])
+        alone = fgir.load_model(Path(tmp) / "sub.pt").to(device).eval()
+        with torch.no_grad():
+            diff = (alone(x) - net.eval()(x)).abs().max().item()
+    return {"device": device, "epochs": epochs, "steps": result.history[-1]["step"], "train_s": round(train_s, 1),
+            "largest_val_accuracy": result.history[-1]["val_accuracy"], "extracted_max_abs_diff": diff}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--supernet-only", action="store_true", help="only the one-shot NAS step")
     args = parser.parse_args()
-    if not torch.cuda.is_available():
-        print("no CUDA device: nothing to check here")
+    if not torch.cuda.is_available() or args.supernet_only:
+        cuda = torch.cuda.is_available()
+        if not cuda:
+            torch.set_num_threads(1)
+        run = supernet_check("cuda" if cuda else "cpu", 3 if cuda else 1, 64 if cuda else 256)
+        print(f"supernet train + extract: {run}")
+        if not cuda:
+            print("no CUDA device: the supernet step ran reduced on the CPU; the rest needs a GPU")
         return
     torch.backends.cudnn.benchmark = True
     report = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
@@ -138,6 +173,7 @@ def main() -> None:
     report["onnx"] = onnx_parity(seed=2)
     report["fgir_train"] = {"fp32": train_cli(args.steps, args.batch, amp=False),
                             "amp": train_cli(args.steps, args.batch, amp=True)}
+    report["supernet"] = supernet_check("cuda", 3, 64)
 
     print(f"device: {report['device']}, torch {report['torch']}, ResNet-20, batch {args.batch}, "
           f"{args.steps} timed steps")
@@ -152,6 +188,7 @@ def main() -> None:
     print(f"ONNX Runtime vs torch: {report['onnx']}")
     for name, run in report["fgir_train"].items():
         print(f"fgir train --device cuda{' --amp' if name == 'amp' else ''}: {run}")
+    print(f"supernet train + extract: {report['supernet']}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

@@ -13,7 +13,8 @@ import sys
 import traceback
 from typing import Sequence
 
-from fgir.cli import blocks, check, compile, extract, predict, prune, report, search, space, train, viz
+from fgir.cli import (blocks, check, compile, extract, latency, predict, prune, quantize, report, search, space,
+                      supernet, train, viz)
 from fgir.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_SPEC, EXIT_USAGE, UsageError, missing_package_message
 from fgir.diagnostics import ArgumentError, FgirError, SpecIOError, printable
 from fgir.limits import human_bytes, machine_memory
@@ -28,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fgir", description="Compile fine-grained search-space specs.")
     parser.add_argument("--version", action="version", version=f"fgir {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check, compile, viz, search, space, train, extract, predict, prune, blocks, report):
+    for module in (check, compile, viz, search, space, latency, supernet, train, extract, predict, prune, quantize,
+                   blocks, report):
         module.add_parsers(sub)
     return parser
 

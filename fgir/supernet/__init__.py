@@ -8,6 +8,7 @@ Example:
     'op'
 """
 
+from fgir.supernet import evaluator  # noqa: F401  (registers the "supernet" evaluator of fgir search)
 from fgir.supernet.ir import ElasticPoint, Supernet, build_supernet
 
 __all__ = ["ElasticPoint", "Supernet", "SupernetModule", "build_supernet", "extract", "load_supernet",

@@ -1,9 +1,10 @@
 """Supernet checkpoints (``super.pt``), candidates read from files, and extraction of one candidate.
 
 A supernet checkpoint holds the space's text (so it rebuilds the same supernet), its sha256, the
-input size, the shared weights and the training's preprocessing record.  A candidate is read from
-a YAML/JSON mapping by dotted path (``stage2.depth: 3``; an optional ``space_sha256`` is checked),
-or from a frozen spec of the space such as a search's best.yaml (each dimension read at its path).
+input size, the shared weights, a choice's own weights and the training's preprocessing record.  A
+candidate is read from a YAML/JSON mapping by dotted path (``stage2.depth: 3``; an optional
+``space_sha256`` is checked), or from a frozen spec of the space such as a search's best.yaml (each
+dimension read at its path).
 
 Example:
     >>> from fgir.supernet.ir import build_supernet
@@ -35,6 +36,7 @@ def save_supernet(net: Any, path: str | Path, preprocess: Any = None) -> None:
     ir = net.ir
     payload = {"format": FORMAT, "space_text": ir.space.text, "space_file": ir.space.file,
                "space_sha256": ir.space_sha256, "input": ir.input, "state_dict": net.shared.state_dict(),
+               "alternatives": net.alternatives.state_dict(),
                "preprocess": preprocess if preprocess is not None else _record(net)}
     write_atomic(Path(path), lambda tmp: torch.save(payload, tmp))
 
@@ -76,13 +78,14 @@ def load_supernet(path: str | Path, space: str | Path | None = None) -> Any:
                                        hint="extract with the space the supernet was trained on"))
     net = SupernetModule(build_supernet(saved, payload["input"]), seed=0)
     net.shared.load_state_dict(payload["state_dict"])
+    net.alternatives.load_state_dict(payload.get("alternatives", {}))
     net.fgir_preprocess = payload.get("preprocess")
     return net
 
 
 def read_candidate(path: str | Path, space: Any) -> dict[str, Any]:
-    """A candidate from a file: a mapping by dotted path, or a frozen spec of ``space`` (best.yaml)."""
-    from fgir.spec.tree import get_in
+    """A candidate from a file: a mapping by dotted path, or a frozen spec of ``space`` (best.yaml); a search's
+    results by index: :func:`result_candidate`."""
     from fgir.spec.yaml_loader import SMap, load_yaml_file
 
     path = Path(path)
@@ -96,18 +99,88 @@ def read_candidate(path: str | Path, space: Any) -> dict[str, Any]:
                                    "space_sha256", f"the candidate is of another space (sha256 {recorded}); "
                                    f"the supernet's space {space.file} has sha256 {space.sha256[:16]}"))
     if "modules" in root or "search_space" in root:   # a frozen spec: each dimension at its path
-        tree = root.get("search_space", root)
-        out = SMap(root.loc) if isinstance(root, SMap) else {}
-        for dim in space.dimensions:
-            parent = get_in(tree, dim.target.segments[:-1], None)
-            last = dim.target.segments[-1]
-            if isinstance(parent, dict) and last in parent:
-                out[dim.key] = parent[last]
-                if isinstance(parent, SMap) and isinstance(out, SMap):
-                    out.key_locs[dim.key] = parent.key_loc(last)
-                    out.value_locs[dim.key] = parent.value_loc(last)
-        return out
+        return frozen_candidate(root, space)
     return root
+
+
+def result_candidate(path: str | Path, index: int) -> dict[str, Any]:
+    """Candidate ``index`` of a search's results (``results.jsonl``, or the search's output folder): the
+    values it was evaluated at, by dotted path.
+
+    >>> import json, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "results.jsonl").write_text(json.dumps({"index": 3, "values": {"a.b": 2}}) + "\\n")
+    >>> result_candidate(folder, 3)
+    {'a.b': 2}
+    """
+    from fgir.search.store import RESULTS
+
+    path = Path(path)
+    results = path / RESULTS if path.is_dir() else path
+    try:
+        lines = results.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise SpecIOError(Diagnostic(Loc(str(results)), "", f"cannot read search results: {exc.strerror or exc}"))
+    indices = []
+    for number, line in enumerate(lines, 1):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise FgirError(Diagnostic(Loc(str(results), number, 1), "",
+                                       "not a JSON row; the results file is damaged")) from None
+        if isinstance(row, dict) and row.get("index") == index and isinstance(row.get("values"), dict):
+            return row["values"]
+        indices.append(row.get("index") if isinstance(row, dict) else None)
+    known = [i for i in indices if isinstance(i, int)]
+    span = f"its candidates are {min(known)} to {max(known)}" if known else "it holds no candidate"
+    raise SpecIOError(Diagnostic(Loc(str(results)), "", f"no candidate {index} in these search results: {span}"))
+
+
+def frozen_candidate(root: Any, space: Any) -> dict[str, Any]:
+    """The candidate a frozen spec of ``space`` is (a YAML tree; each dimension read at its path, located).
+
+    >>> from fgir.search.space import Space
+    >>> from fgir.spec.yaml_loader import load_yaml_text
+    >>> space = Space.from_spec("examples/search/supernet_nasbench201.yaml")
+    >>> frozen_candidate(load_yaml_text(space.freeze(space.initial(None))), space)["net.edges[3]"]
+    'skip_connect'
+    """
+    from fgir.spec.tree import get_in
+    from fgir.spec.yaml_loader import SMap
+
+    tree = root.get("search_space", root)
+    out = SMap(root.loc) if isinstance(root, SMap) else {}
+    for dim in space.dimensions:
+        parent = get_in(tree, dim.target.segments[:-1], None)
+        last = dim.target.segments[-1]
+        if isinstance(parent, list) and isinstance(last, int) and last < len(parent):
+            out[dim.key] = parent[last]
+        elif isinstance(parent, dict) and last in parent:
+            out[dim.key] = parent[last]
+            if isinstance(parent, SMap) and isinstance(out, SMap):
+                out.key_locs[dim.key] = parent.key_loc(last)
+                out.value_locs[dim.key] = parent.value_loc(last)
+    return out
+
+
+def quantized(text: str, bits: int) -> str:
+    """A plain spec (YAML text) with a ``Quant`` process of ``bits`` on every layer added.
+
+    >>> print(quantized("search_space:\\n  modules: [a]\\n  a: {type: ReLU}\\n", 8), end="")
+    search_space:
+      modules: [a, quant]
+      a: {type: ReLU}
+      quant: {type: Quant, nbit_w_list: 8, nbit_a_list: 8}
+    """
+    from fgir.spec.tree import dump_spec, plain_tree
+    from fgir.spec.yaml_loader import load_yaml_text
+
+    tree = plain_tree(load_yaml_text(text))
+    net = tree["search_space"]
+    name = next(n for n in ("quant", "quant_process", "int_quant") if n not in net)
+    net["modules"] = [*net["modules"], name]
+    net[name] = {"type": "Quant", "nbit_w_list": bits, "nbit_a_list": bits}
+    return dump_spec(tree)
 
 
 def parse_assignment(text: str) -> dict[str, Any]:
@@ -120,13 +193,15 @@ def parse_assignment(text: str) -> dict[str, Any]:
 
 
 def extract(supernet: Any, assignment: Any, output: str | Path | None = None, *, space: str | Path | None = None,
-            calibrate: Any = None) -> tuple[str, dict[str, Any]]:
+            calibrate: Any = None, quant: int | None = None) -> tuple[str, dict[str, Any]]:
     """One candidate of a supernet (a SupernetModule or a checkpoint path) as (spec text, state_dict).
 
     ``assignment``: a dict by dotted path, or a candidate file (:func:`read_candidate`).  ``calibrate``:
     batches to recalibrate the candidate's BatchNorm statistics on first.  With ``output``, writes a plain
     fgir checkpoint there (``fgir.save_model`` of ``fgir.to_torch`` of the spec, these weights) and the
-    spec beside it (``.yaml``).
+    spec beside it (``.yaml``); with ``quant`` (a bit width) also the spec with a ``Quant`` process of that
+    width on every layer (``.int8.yaml`` for 8), which ``fgir compile --weights --calibrate`` turns into
+    an integer ONNX model (post-training quantization) and ``fgir train --weights`` fine-tunes (QAT).
     """
     from fgir.api import loads, save_model, to_torch
 
@@ -149,7 +224,10 @@ def extract(supernet: Any, assignment: Any, output: str | Path | None = None, *,
             attach_preprocess(module, record)
         save_model(module, output)
         Path(output).with_suffix(".yaml").write_text(text, encoding="utf-8")
+        if quant is not None:
+            Path(output).with_suffix(f".int{quant}.yaml").write_text(quantized(text, quant), encoding="utf-8")
     return text, state
 
 
-__all__ = ["FORMAT", "extract", "load_supernet", "parse_assignment", "read_candidate", "save_supernet"]
+__all__ = ["FORMAT", "extract", "frozen_candidate", "load_supernet", "parse_assignment", "quantized",
+           "read_candidate", "save_supernet"]

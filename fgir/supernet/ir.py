@@ -12,8 +12,11 @@ A dimension is *elastic* when every one of its values only
 * drops whole trailing residual blocks of a repeat (``depth``: later blocks skipped), or
 * swaps a weightless op for another at the same node (``op``: an activation choice; weights shared).
 
-Anything else (another block type, a stride, a block whose weights change names or grow) is
-refused with the dimension named at its ``hyper_parameters`` line and the reason.
+A choice of names (an op or a block type per edge) whose alternatives differ in more than that
+gets its *own* weights per value instead (``choice``: parallel alternatives, one active at a time,
+the ``zero`` op for ``none``; :mod:`.choices`).  A numeric dimension that fits none of the kinds (a
+stride, an expand ratio of 1 that drops a layer) is refused with the dimension named at its
+``hyper_parameters`` line and the reason.
 
 Example:
     >>> net = build_supernet("examples/search/supernet_mobilenet.yaml")
@@ -32,6 +35,7 @@ from typing import Any
 from fgir.diagnostics import Diagnostic, FgirError
 from fgir.ir.graph import Graph
 from fgir.search.space import Sample, Space
+from fgir.supernet.choices import branch_nodes, overlapping_choices
 
 WIDTH_ATTRS = {"in_channels", "out_channels", "num_features", "in_features", "out_features", "groups",
                "num_channels", "normalized_shape"}
@@ -43,8 +47,13 @@ class ElasticPoint:
     """What one dimension changes: its kind and the nodes (or blocks, for depth) it reaches."""
 
     key: str
-    kind: str                      # width, kernel, depth, op, fixed (no effect)
+    kind: str                      # width, kernel, depth, op, choice (own weights), fixed (no effect)
     nodes: list[str] = field(default_factory=list)
+
+    @property
+    def shares(self) -> bool:
+        """Whether its values share weights (a ``choice`` gives each value its own)."""
+        return self.kind != "choice"
 
     def describe(self) -> str:
         shown = ", ".join(self.nodes[:4]) + (f" (+{len(self.nodes) - 4})" if len(self.nodes) > 4 else "")
@@ -61,6 +70,7 @@ class Supernet:
     smallest: Sample
     graph: Graph
     points: dict[str, ElasticPoint]
+    alternatives: dict[str, dict[Any, Graph]] = field(default_factory=dict)   # choice → value → its graph
 
     @property
     def space_sha256(self) -> str:
@@ -98,29 +108,16 @@ def build_supernet(source: str | Path | Space, input: str | None = None) -> Supe
     largest, smallest = extremes(space)
     graph = compile_candidate(space, largest, input)
     points, problems = {}, []
+    alternatives: dict[str, dict[Any, Graph]] = {}
     for dim in space.dimensions:
-        kinds: set[str] = set()
-        nodes: list[str] = []
-        for value in (dim.domain.grid() if dim.domain.size() is not None else []):
-            if value == largest[dim.key]:
-                continue
-            try:
-                other = compile_candidate(space, {**largest, dim.key: value}, input)
-            except FgirError as exc:
-                problems.append(_refusal(dim, value, f"the candidate does not compile: {exc.diagnostics[0].message}"))
-                break
-            found, reason = diff(graph, other)
-            if reason is not None:
-                problems.append(_refusal(dim, value, reason))
-                break
-            for kind, names in found.items():
-                kinds.add(kind)
-                nodes += [n for n in names if n not in nodes]
-        else:
-            if len(kinds) > 1 and kinds != {"width", "kernel"}:
-                problems.append(_refusal(dim, None, f"it changes {' and '.join(sorted(kinds))} at once"))
-            kind = "+".join(sorted(kinds)) if kinds else "fixed"
-            points[dim.key] = ElasticPoint(dim.key, kind, nodes)
+        point, graphs, problem = _analyse(space, dim, largest, graph, input)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        points[dim.key] = point
+        if point.kind == "choice":
+            alternatives[dim.key] = graphs
+    problems += overlapping_choices(space, points)
     if not problems:   # the dimensions together: the smallest candidate must share too
         found, reason = diff(graph, compile_candidate(space, smallest, input))
         if reason is not None:
@@ -128,7 +125,41 @@ def build_supernet(source: str | Path | Space, input: str | None = None) -> Supe
                                        f"the smallest candidate cannot share the largest's weights: {reason}"))
     if problems:
         raise FgirError(problems)
-    return Supernet(space, input, largest, smallest, graph, points)
+    return Supernet(space, input, largest, smallest, graph, points, alternatives)
+
+
+def _analyse(space: Space, dim: Any, largest: Sample, graph: Graph,
+             input: str | None) -> tuple[ElasticPoint | None, dict[Any, Graph], Diagnostic | None]:
+    """One dimension's elastic point: each other value compiled and diffed against the largest.  A
+    choice of names whose values cannot share weights becomes a ``choice`` (own weights per value);
+    a numeric dimension that cannot share is refused (the Diagnostic)."""
+    kinds: set[str] = set()
+    nodes: list[str] = []
+    graphs: dict[Any, Graph] = {}
+    refusal = None
+    values = list(dim.domain.grid()) if dim.domain.size() is not None else []
+    for value in values:
+        if value == largest[dim.key]:
+            continue
+        try:
+            graphs[value] = compile_candidate(space, {**largest, dim.key: value}, input)
+        except FgirError as exc:
+            return None, {}, _refusal(dim, value, "the candidate does not compile: "
+                                                  f"{exc.diagnostics[0].message}")
+        found, reason = diff(graph, graphs[value])
+        if reason is not None:
+            refusal = refusal or _refusal(dim, value, reason)
+            continue
+        for kind, names in found.items():
+            kinds.add(kind)
+            nodes += [n for n in names if n not in nodes]
+    if refusal is not None or (kinds - {"op"} and not _numeric(values)):
+        if _numeric(values):
+            return None, {}, refusal
+        return ElasticPoint(dim.key, "choice", branch_nodes(graph, list(graphs.values()))), graphs, None
+    if len(kinds) > 1 and kinds != {"width", "kernel"}:
+        return None, {}, _refusal(dim, None, f"it changes {' and '.join(sorted(kinds))} at once")
+    return ElasticPoint(dim.key, "+".join(sorted(kinds)) if kinds else "fixed", nodes), {}, None
 
 
 def _spec_input(space: Space) -> str | None:
@@ -140,8 +171,9 @@ def _refusal(dim: Any, value: Any, reason: str) -> Diagnostic:
     at = f" at {value!r}" if value is not None else ""
     return Diagnostic(dim.loc, f"hyper_parameters.{dim.key}",
                       f"dimension '{dim.key}' cannot be made elastic{at}: {reason}",
-                      hint="a supernet shares weights only across widths, kernels, depths of residual "
-                           "blocks and weightless op choices; search this dimension with --evaluator train")
+                      hint="a supernet shares weights across widths, kernels, depths of residual blocks and "
+                           "weightless ops, and gives a choice of names its own weights; search this dimension "
+                           "with --evaluator train")
 
 
 def diff(largest: Graph, other: Graph) -> tuple[dict[str, list[str]], str | None]:

@@ -37,6 +37,7 @@ from torch import nn
 
 from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.search.space import Sample
+from fgir.supernet.choices import tensor_node
 from fgir.supernet.ir import Supernet, compile_candidate
 
 CACHE = 64   # candidate modules kept (a compile and a build each, ~30 ms); a sandwich step uses 2 + k
@@ -51,9 +52,45 @@ class SupernetModule(nn.Module):
         super().__init__()
         self.ir = ir
         self.shared = to_torch(ir.graph, seed=seed)     # the largest candidate: its tensors are the weights
+        self.alternatives = nn.Module()                 # a choice's other values: their branches' own tensors
+        self._alternative: dict[tuple[str, Any, str], str] = {}   # (dimension, value, tensor) → attribute
+        self._places: dict[str, tuple[nn.Module, str]] | None = None
+        self._branch = {node: key for key, point in ir.points.items() if point.kind == "choice"
+                        for node in point.nodes}
+        for key, graphs in ir.alternatives.items():
+            for value, graph in graphs.items():
+                self._own(key, value, to_torch(graph, seed=seed))
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self.candidate: Sample = dict(ir.largest)
         self._active_key: str | None = None   # a key of the cache: a module attribute would be registered
+
+    def _own(self, key: str, value: Any, module: nn.Module) -> None:
+        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+            if self._branch.get(tensor_node(name)) != key:
+                continue
+            attr = f"t{len(self._alternative)}"
+            if isinstance(tensor, nn.Parameter):
+                self.alternatives.register_parameter(attr, nn.Parameter(tensor.detach().clone()))
+            else:
+                self.alternatives.register_buffer(attr, tensor.detach().clone())
+            self._alternative[(key, value, name)] = attr
+
+    def source(self, name: str, sample: Sample | None = None) -> torch.Tensor:
+        """The stored tensor a candidate's tensor ``name`` is cut from: the shared one, or the own one of
+        the value its choice takes in ``sample`` (default: the active candidate)."""
+        sample = self.candidate if sample is None else sample
+        key = self._branch.get(tensor_node(name))
+        if key is not None and sample[key] != self.ir.largest[key]:
+            return getattr(self.alternatives, self._alternative[(key, sample[key], name)])
+        if self._places is None:   # where each shared tensor lives (the tensors change on .to(device))
+            self._places = {f"{prefix}.{leaf}" if prefix else leaf: (module, leaf)
+                            for prefix, module in self.shared.named_modules()
+                            for leaf, _ in [*module.named_parameters(recurse=False),
+                                            *module.named_buffers(recurse=False)]}
+        if name not in self._places:   # a node that only a combination of values makes: not analysed
+            raise ValueError(f"tensor '{name}' of candidate {sample} is in no graph the supernet was built from")
+        module, leaf = self._places[name]
+        return getattr(module, leaf)
 
     # -- candidates ---------------------------------------------------------------------------
     def check_candidate(self, assignment: Any, where: str = "<candidate>") -> Sample:
@@ -61,15 +98,16 @@ class SupernetModule(nn.Module):
         value the space does not offer (and for keys missing or unknown)."""
         return check_candidate(self.ir, assignment, where)
 
-    def set_candidate(self, assignment: Sample) -> None:
-        """Make ``forward`` compute this candidate's network."""
+    def set_candidate(self, assignment: Sample, graph: Any = None) -> None:
+        """Make ``forward`` compute this candidate's network (``graph``: its compiled graph, if at hand)."""
         sample = self.check_candidate(assignment)
         key = self.ir.space.key(sample)
         module = self._cache.pop(key, None)
         if module is None:
             from fgir.api import to_torch
 
-            module = to_torch(compile_candidate(self.ir.space, sample, self.ir.input), seed=0)
+            graph = graph if graph is not None else compile_candidate(self.ir.space, sample, self.ir.input)
+            module = to_torch(graph, seed=0)
             if len(self._cache) >= CACHE:
                 self._cache.popitem(last=False)
         self._cache[key] = module
@@ -83,12 +121,8 @@ class SupernetModule(nn.Module):
     def sliced(self) -> dict[str, torch.Tensor]:
         """The active candidate's tensors: views into the shared ones (first channels, centre-cropped kernels)."""
         own = self._module()
-        shared = dict(self.shared.named_parameters())
-        shared.update(self.shared.named_buffers())
-        out = {}
-        for name, tensor in [*own.named_parameters(), *own.named_buffers()]:
-            out[name] = cut(shared[name], tuple(tensor.shape), name)
-        return out
+        return {name: cut(self.source(name), tuple(tensor.shape), name)
+                for name, tensor in [*own.named_parameters(), *own.named_buffers()]}
 
     def forward(self, x: torch.Tensor) -> Any:
         module = self._module()

@@ -1,0 +1,122 @@
+"""The ``supernet`` evaluator of ``fgir search``: a candidate scored with the weights it inherits from a
+trained supernet (``fgir train SPACE --supernet``), its BatchNorm statistics recalibrated first.
+
+How it reaches ``fgir search`` without an upward import: fgir.supernet stands *above* fgir.search
+(it builds on ``fgir.search.space``), so fgir.search may not import it, not even by an importlib
+string.  fgir.search keeps a registry of evaluators (:func:`fgir.search.evaluators.register_evaluator`)
+and this module fills it when ``fgir.supernet`` is imported; the ``fgir search`` command imports
+``fgir.supernet``, and so must a Python caller of ``fgir.search.run`` (an unknown evaluator is a
+located error that says so).  A registry, rather than packaging entry points, keeps the set of
+evaluators a plain import away, with no install step for a change to show.
+
+Scoring a candidate: the supernet (a checkpoint path, so that it reaches Ray workers as a file, see
+:meth:`SupernetEvaluator.files`) is loaded once per process; the candidate is read from the frozen
+spec its compiled graph carries; its BatchNorm statistics are recalibrated on ``batches`` training
+batches; ``accuracy`` and ``loss`` are those of the held-out split of the digits, prepared and split as
+the train evaluator does (:func:`fgir.data.digits.digits_tensors`).  Every step is deterministic, so
+a candidate scores the same in any order, on any worker.
+
+Example:
+    >>> from fgir.search.evaluators import EVALUATORS
+    >>> EVALUATORS["supernet"] is SupernetEvaluator, SupernetEvaluator("super.pt", batches=4).options()["batches"]
+    (True, 4)
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+from fgir.search.evaluators import register_evaluator
+
+METRICS = ("accuracy", "loss")
+
+
+@functools.lru_cache(maxsize=2)
+def _loaded(path: str, stamp: tuple[int, int]) -> Any:
+    """The supernet at ``path`` (``stamp``: its mtime and size, so a rewritten file is read again)."""
+    from fgir.supernet.checkpoint import load_supernet
+
+    return load_supernet(path).eval()
+
+
+class SupernetEvaluator:
+    """Inherited weights, BN recalibrated on ``batches`` batches; reports held-out ``accuracy`` and ``loss``."""
+
+    name = "supernet"
+    metrics = METRICS
+    uses_gpu = True
+
+    def __init__(self, checkpoint: str = "super.pt", batches: int = 4, batch_size: int = 128,
+                 threads: int = 1, limit: int | None = None) -> None:
+        self.checkpoint, self.batches, self.batch_size = str(checkpoint), batches, batch_size
+        self.threads, self.limit = threads, limit
+
+    def options(self) -> dict[str, Any]:
+        return {"checkpoint": self.checkpoint, "batches": self.batches, "batch_size": self.batch_size,
+                "threads": self.threads, "limit": self.limit}
+
+    def files(self) -> list[str]:
+        """The supernet checkpoint: it travels to Ray workers."""
+        return [self.checkpoint]
+
+    def relocated(self, moved: dict[str, str]) -> "SupernetEvaluator":
+        """This evaluator reading the checkpoint where a worker has it (``moved``: driver path → path here)."""
+        out = copy.copy(self)
+        out.checkpoint = moved.get(self.checkpoint, self.checkpoint)
+        return out
+
+    def supernet(self) -> Any:
+        """The supernet, loaded once per process."""
+        path = os.path.abspath(self.checkpoint)
+        info = os.stat(path) if os.path.exists(path) else None
+        return _loaded(path, (info.st_mtime_ns, info.st_size) if info else (0, 0))
+
+    def __call__(self, graph: Any, seed: int = 0) -> dict[str, float]:
+        import torch
+
+        from fgir.data.digits import digits_tensors
+        from fgir.spec.yaml_loader import load_yaml_text
+        from fgir.supernet.checkpoint import frozen_candidate
+
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if device.type == "cpu":
+            torch.set_num_threads(self.threads)
+        net = self.supernet().to(device)
+        spec = graph.meta["spec"]
+        net.set_candidate(frozen_candidate(load_yaml_text(spec["text"], spec["file"]), net.ir.space), graph)
+        x_train, _, x_val, y_val = digits_tensors(*graph.meta["input"], self.limit)
+        size = self.batch_size
+        net.recalibrate(x_train[i:i + size].to(device) for i in range(0, min(len(x_train), self.batches * size), size))
+        return score(net, x_val.to(device), y_val.to(device), size)
+
+
+def score(net: Any, x: Any, y: Any, batch_size: int) -> dict[str, float]:
+    """Held-out ``accuracy`` and mean cross-entropy ``loss`` of ``net`` (eval mode), rounded as the train
+    evaluator rounds them.
+
+    >>> import torch
+    >>> net = torch.nn.Linear(2, 2)
+    >>> score(net, torch.zeros(4, 2), net(torch.zeros(4, 2)).argmax(1), 2)["accuracy"]
+    1.0
+    """
+    import torch
+    import torch.nn.functional as F
+
+    was, correct, loss = net.training, 0, 0.0
+    net.eval()
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            out = net(x[i:i + batch_size])
+            correct += int((out.argmax(1) == y[i:i + batch_size]).sum())
+            loss += float(F.cross_entropy(out, y[i:i + batch_size], reduction="sum"))
+    net.train(was)
+    return {"accuracy": round(correct / len(x), 6), "loss": round(loss / len(x), 6)}
+
+
+register_evaluator("supernet", SupernetEvaluator)
+
+__all__ = ["METRICS", "SupernetEvaluator", "score"]
