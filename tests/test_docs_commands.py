@@ -118,3 +118,13 @@ def test_the_final_count_equals_the_errors_printed(tmp_path):
     result = run(command, tmp_path, "test")
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert len(errors) == 4 and result.stderr.endswith("fgir: 4 errors\n"), result.stderr
+
+
+def test_the_readmes_one_shot_block_is_the_one_docs_search_md_runs():
+    """README.md shows the one-shot path without running it twice: each of its lines is a command that
+    docs/search.md's sh blocks run, in the same order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^## One-shot NAS.*?^```console\n(.*?)^```", readme, re.S | re.M).group(1).splitlines()
+    run_there = [c.text.split("#")[0].strip() for c in commands(ROOT / "docs" / "search.md")]
+    start = run_there.index(block[0])
+    assert block == run_there[start:start + len(block)]
