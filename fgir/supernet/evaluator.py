@@ -95,26 +95,18 @@ class SupernetEvaluator:
 
 
 def score(net: Any, x: Any, y: Any, batch_size: int) -> dict[str, float]:
-    """Held-out ``accuracy`` and mean cross-entropy ``loss`` of ``net`` (eval mode), rounded as the train
-    evaluator rounds them.
+    """Held-out ``accuracy`` and mean cross-entropy ``loss`` of ``net`` (eval mode), computed and rounded as the
+    train evaluator computes and rounds them (:func:`fgir.training.loop.evaluate`).
 
     >>> import torch
     >>> net = torch.nn.Linear(2, 2)
     >>> score(net, torch.zeros(4, 2), net(torch.zeros(4, 2)).argmax(1), 2)["accuracy"]
     1.0
     """
-    import torch
-    import torch.nn.functional as F
+    from fgir.training.loop import evaluate
 
-    was, correct, loss = net.training, 0, 0.0
-    net.eval()
-    with torch.no_grad():
-        for i in range(0, len(x), batch_size):
-            out = net(x[i:i + batch_size])
-            correct += int((out.argmax(1) == y[i:i + batch_size]).sum())
-            loss += float(F.cross_entropy(out, y[i:i + batch_size], reduction="sum"))
-    net.train(was)
-    return {"accuracy": round(correct / len(x), 6), "loss": round(loss / len(x), 6)}
+    loss, accuracy = evaluate(net, x, y, batch_size)
+    return {"accuracy": round(accuracy, 6), "loss": round(loss, 6)}
 
 
 register_evaluator("supernet", SupernetEvaluator)

@@ -216,23 +216,36 @@ class Trainer:
 
     def evaluate(self, data: ImageSet) -> tuple[float, float]:
         """(mean cross-entropy, accuracy) of the model on ``data``, in eval mode."""
-        import torch
-        import torch.nn.functional as F
-
-        model = self.model
-        was_training = model.training
-        model.eval()
-        loss, correct = 0.0, 0
-        with torch.no_grad():
-            for lo in range(0, len(data), EVAL_BATCH):
-                x = data.x[lo:lo + EVAL_BATCH].to(self.device, non_blocking=True)
-                y = data.y[lo:lo + EVAL_BATCH].to(self.device, non_blocking=True)
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.recipe.amp):
-                    out = model(x)
-                loss += float(F.cross_entropy(out.float(), y, reduction="sum"))
-                correct += int((out.argmax(1) == y).sum())
-        model.train(was_training)
-        return loss / len(data), correct / len(data)
+        return evaluate(self.model, data.x, data.y, EVAL_BATCH, self.device, self.recipe.amp)
 
 
-__all__ = ["Trainer", "batch_bounds", "batchnorm_weights"]
+def evaluate(model: Any, x: Any, y: Any, batch_size: int = EVAL_BATCH, device: Any = None,
+             amp: bool = False) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` on images ``x`` with labels ``y``, in eval mode, a batch
+    at a time (moved to ``device`` where given); the model's training mode is restored after.
+
+    >>> import torch
+    >>> net = torch.nn.Linear(2, 2)
+    >>> evaluate(net, torch.zeros(4, 2), net(torch.zeros(4, 2)).argmax(1), 2)[1]
+    1.0
+    """
+    import torch
+    import torch.nn.functional as F
+
+    was_training = model.training
+    model.eval()
+    loss, correct = 0.0, 0
+    with torch.no_grad():
+        for lo in range(0, len(x), batch_size):
+            xs, ys = x[lo:lo + batch_size], y[lo:lo + batch_size]
+            if device is not None:
+                xs, ys = xs.to(device, non_blocking=True), ys.to(device, non_blocking=True)
+            with torch.autocast(xs.device.type, dtype=torch.bfloat16, enabled=amp):
+                out = model(xs)
+            loss += float(F.cross_entropy(out.float(), ys, reduction="sum"))
+            correct += int((out.argmax(1) == ys).sum())
+    model.train(was_training)
+    return loss / len(x), correct / len(x)
+
+
+__all__ = ["Trainer", "batch_bounds", "batchnorm_weights", "evaluate"]
