@@ -18,6 +18,20 @@ from fgir.testing.weights import randomize_batch_norm
 from prune_oracle import zero_pruned_inputs
 
 
+def sample(seed: int = 1, size: tuple[int, ...] = (3, 32, 32)) -> torch.Tensor:
+    """Two random images, the same for a seed."""
+    return torch.randn(2, *size, generator=torch.Generator().manual_seed(seed))
+
+
+def every_tensor_counts(model: torch.nn.Module, std: float = 0.2) -> torch.nn.Module:
+    """``model`` with every parameter drawn from normal(0, std): a reference's zero or tiny initial tensors (a
+    class token, a head, a layer scale of 1e-6) would hide a wrong one."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(std=std)
+    return model
+
+
 def first_output(out):
     return out["out"] if isinstance(out, dict) else out   # torchvision's segmentation models return a dict
 

@@ -17,7 +17,7 @@ import fgir
 import reference_vit as reference
 from conftest import EXAMPLES
 from fgir.ir.channel_groups import channel_groups
-from family_parity import assert_pruned_is_masked_dense, only_error
+from family_parity import assert_pruned_is_masked_dense, every_tensor_counts, only_error, sample
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -57,14 +57,7 @@ def coarse_key(key: str) -> str:
 def random_reference(seed: int) -> reference.VisionTransformer:
     torch.manual_seed(seed)
     model = reference.VisionTransformer(*SMALL[:6], num_classes=SMALL[6]).eval()
-    with torch.no_grad():   # torchvision starts the class token and the head at zero: make every tensor count
-        for p in model.parameters():
-            p.normal_(std=0.2)
-    return model
-
-
-def sample(seed: int = 1) -> torch.Tensor:
-    return torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+    return every_tensor_counts(model)
 
 
 @pytest.fixture(autouse=True)

@@ -17,17 +17,13 @@ import torch
 
 import fgir
 from conftest import EXAMPLES, run_fgir
-from family_parity import assert_pruned_is_masked_dense, compile_error
+from family_parity import assert_pruned_is_masked_dense, compile_error, sample
 from fgir.ir.channel_groups import channel_groups
 
 VIT = ("search_space:\n  modules: [vit]\n  vit: {type: VisionTransformer, variant: b_16, num_class: 10, "
        "image_size: 32, patch_size: 8, num_layers: 2, num_heads: 4, hidden_dim: 32, mlp_dim: 48}\n")
 CONVNEXT = ("search_space:\n  modules: [net]\n  net: {type: ConvNeXt, variant: tiny, num_class: 10, "
             "dims: [16, 32], depths: [1, 2]}\n")
-
-
-def sample(seed: int, size=(3, 32, 32)) -> torch.Tensor:
-    return torch.randn(2, *size, generator=torch.Generator().manual_seed(seed))
 
 
 def half(width: int, rng: random.Random) -> list[int]:
