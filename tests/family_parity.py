@@ -53,11 +53,14 @@ def load_both_ways(graph, ref: torch.nn.Module, x: torch.Tensor) -> float:
                    (other.eval()(x) - first_output(back.eval()(x))).abs().max().item())
 
 
-def ort_diff(graph, seed: int, x: np.ndarray) -> tuple[tuple, float]:
-    """ONNX Runtime's output shape, and its largest difference from torch, on ``x``."""
+def ort_diff(graph, seed: int, x: np.ndarray, module: torch.nn.Module | None = None) -> tuple[tuple, float]:
+    """ONNX Runtime's output shape, and its largest difference from torch, on ``x``: with ``module``'s weights,
+    or fresh ones of ``seed`` (BatchNorm statistics randomized too)."""
     import onnxruntime as ort
 
-    module = randomize_batch_norm(fgir.to_torch(graph, seed=seed), seed=seed)
+    if module is None:
+        module = randomize_batch_norm(fgir.to_torch(graph, seed=seed), seed=seed)
+    module.eval()
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(fgir.to_onnx(graph, weights=module).SerializeToString(), options,
@@ -65,6 +68,7 @@ def ort_diff(graph, seed: int, x: np.ndarray) -> tuple[tuple, float]:
     got = session.run(None, {"input": x})[0]
     with torch.no_grad():
         want = module(torch.from_numpy(x)).numpy()
+    assert got.shape == want.shape
     return got.shape, float(np.abs(got - want).max())
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
 import torch
 
@@ -18,9 +17,8 @@ import fgir
 import reference_convnext as reference
 from conftest import EXAMPLES
 from fgir.ir.channel_groups import channel_groups
-from family_parity import assert_pruned_is_masked_dense, every_tensor_counts, only_error, sample
+from family_parity import assert_pruned_is_masked_dense, every_tensor_counts, only_error, ort_diff, sample
 
-ort = pytest.importorskip("onnxruntime")
 
 # variant, params and GFLOPS (MACs) of torchvision's weights metadata
 FULL = [("tiny", 28_589_128, 4.456), ("small", 50_223_688, 8.684), ("base", 88_591_464, 15.355)]
@@ -120,15 +118,8 @@ def test_onnx_runtime_matches_torch():
     graph = fgir.compile(SMALL, input=INPUT)
     model = fgir.to_torch(graph).eval()
     model.load_state_dict(random_reference(2).state_dict())
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(fgir.to_onnx(graph, weights=model).SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
-    x = sample(3)
-    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
-    with torch.no_grad():
-        want = model(x).numpy()
-    assert got.shape == want.shape == (2, 10) and np.abs(got - want).max() <= 1e-4
+    shape, diff = ort_diff(graph, 2, sample(3).numpy(), model)
+    assert shape == (2, 10) and diff <= 1e-4
 
 
 def test_the_fine_grained_tiny_computes_the_coarse_one():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
 import torch
 
@@ -17,9 +16,8 @@ import fgir
 import reference_vit as reference
 from conftest import EXAMPLES
 from fgir.ir.channel_groups import channel_groups
-from family_parity import assert_pruned_is_masked_dense, every_tensor_counts, only_error, sample
+from family_parity import assert_pruned_is_masked_dense, every_tensor_counts, only_error, ort_diff, sample
 
-ort = pytest.importorskip("onnxruntime")
 
 # variant, params and GFLOPS (MACs) of torchvision's weights metadata
 FULL = [("b_16", 86_567_656, 17.564), ("b_32", 88_224_232, 4.409), ("l_16", 304_326_632, 61.555)]
@@ -113,15 +111,8 @@ def test_onnx_runtime_matches_torch():
     graph = fgir.compile(coarse_spec())
     model = fgir.to_torch(graph).eval()
     model.load_state_dict(random_reference(2).state_dict())
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(fgir.to_onnx(graph, weights=model).SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
-    x = sample(3)
-    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
-    with torch.no_grad():
-        want = model(x).numpy()
-    assert got.shape == want.shape == (2, 10) and np.abs(got - want).max() <= 1e-4
+    shape, diff = ort_diff(graph, 2, sample(3).numpy(), model)
+    assert shape == (2, 10) and diff <= 1e-4
 
 
 def test_the_fine_grained_vit_computes_the_coarse_one():
