@@ -161,10 +161,12 @@ def compile(spec: SpecSource, passes: Iterable[Any] | None = None, *,
     ctx = PassContext({"input": input} if input is not None else {})
     with _without_cycle_collection():     # loading too: one collection after, not one per stage
         # the caller's graph stays as it is; the default passes, handing the graph to no callback, change no
-        # block's sub-graph but a Repeat's, so the sub-graphs of others are shared (fgir.blocks.memo)
+        # block's sub-graph but a Repeat's, so the sub-graphs of others are shared (fgir.blocks.memo); a pass
+        # or a callback of the caller's may edit them: its graph is built afresh, sharing nothing kept
         fast = default_pipeline and not callable(dump_to) and memo.enabled()
-        graph = (memo.front_end_copy(spec) if fast else spec.copy()) if isinstance(spec, Graph) else load(spec)
-        PassManager(pipeline, dump_after=dump_after, dump_to=dump_to, verify=verify).run(graph, ctx)
+        with contextlib.nullcontext() if fast else memo.disabled():   # expand_repeat builds blocks too
+            graph = (memo.front_end_copy(spec) if fast else spec.copy()) if isinstance(spec, Graph) else load(spec)
+            PassManager(pipeline, dump_after=dump_after, dump_to=dump_to, verify=verify).run(graph, ctx)
     _keep_warnings(graph, ctx.diagnostics)
     return graph
 

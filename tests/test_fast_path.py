@@ -159,3 +159,29 @@ def test_a_block_type_replaced_by_name_is_built_again(monkeypatch):
     misses = memo.STATS["misses"]
     fgir.compile(text)
     assert memo.STATS["misses"] > misses          # the blocks that named BasicBlock were built again
+
+
+def test_a_pass_of_ones_own_that_edits_block_sub_graphs_leaves_the_kept_builds_alone():
+    """A user's pipeline may edit a block's sub-graph in place before lower_blocks: it gets a graph built
+    afresh, so the builds the memo keeps (and the next default compile copies) stay as they were."""
+    from fgir.passes import default_passes, graph_pass
+
+    def rename_relus(graph):
+        for node in graph:
+            if node.op == "relu":
+                node.name += "_renamed"
+            if node.subgraph is not None:
+                rename_relus(node.subgraph)
+
+    @graph_pass("rename_relus_inside_blocks")
+    def rename_inside_blocks(graph, ctx):
+        rename_relus(graph)
+
+    pipeline = default_passes()
+    after_repeats = [p.name for p in pipeline].index("expand_repeat") + 1   # every block built by then
+    pipeline.insert(after_repeats, rename_inside_blocks)
+    text = (ROOT / "examples" / "resnet20_cifar.yaml").read_text()
+    before = fgir.compile(fgir.loads(text, "r20.yaml")).to_json()   # the memo now keeps its blocks
+    renamed = fgir.compile(fgir.loads(text, "r20.yaml"), passes=pipeline)
+    assert any(n.name.endswith("_renamed") for n in renamed)
+    assert fgir.compile(fgir.loads(text, "r20.yaml")).to_json() == before

@@ -15,9 +15,10 @@ build is kept only when it is pure and quiet:
 
 The block node is new each time; its sub-graph is shared by every copy, and nothing changes a
 built block's sub-graph in place (``lower_blocks`` copies what it inlines) except ``expand_repeat``,
-which fills each Repeat's: the sub-graphs on the way to a Repeat are copied for each use.  A pass
-of one's own that edits sub-graphs before ``lower_blocks`` must copy them first (``Graph.copy``),
-or run with the memo off.
+which fills each Repeat's: the sub-graphs on the way to a Repeat are copied for each use.
+``fgir.compile`` with a pipeline or a dump callback of the caller's builds everything afresh (they may
+edit sub-graphs); code that edits the block sub-graphs of a graph ``fgir.load`` returned must copy
+them first (``Graph.copy``), or load with the memo off.
 
 ``FGIR_NO_CACHE=1`` in the environment, or :func:`disabled`, turns it off: the slow path, which
 ``tests/test_fast_path.py`` holds the fast one byte-identical to.
