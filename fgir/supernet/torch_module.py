@@ -104,10 +104,11 @@ class SupernetModule(nn.Module):
         key = self.ir.space.key(sample)
         module = self._cache.pop(key, None)
         if module is None:
-            from fgir.api import to_torch
+            from fgir.backends.torch import build_module
 
             graph = graph if graph is not None else compile_candidate(self.ir.space, sample, self.ir.input)
-            module = to_torch(graph, seed=0)
+            # its own tensors are never read (forward passes the shared ones' slices): left uninitialised
+            module = build_module(graph, seed=0, initialise_weights=False)   # seeded: the global RNG is left as it was
             if len(self._cache) >= CACHE:
                 self._cache.popitem(last=False)
         self._cache[key] = module

@@ -49,8 +49,13 @@ def _place(root: nn.Module, path: str, module: nn.Module | nn.Parameter) -> nn.M
 OUTPUT_FORMS = ("tuple", "dict")
 
 
-def build_module(graph: Graph, seed: int | None = None, outputs: str = "tuple") -> torch.fx.GraphModule:
+def build_module(graph: Graph, seed: int | None = None, outputs: str = "tuple",
+                 initialise_weights: bool = True) -> torch.fx.GraphModule:
     """The ``nn.Module`` for a lowered graph; ``seed`` makes its initial weights reproducible.
+
+    ``initialise_weights=False`` leaves each layer's tensors as its torch constructor made them, skipping the
+    family's initialisation: for a module whose tensors are replaced before use (a supernet's candidate,
+    called on shared tensors through ``torch.func.functional_call``).
 
     A network of several outputs (``outputs: [logits, aux]``) returns them as a tuple in that order,
     or with ``outputs="dict"`` as a dict by name; one output is returned as it is either way."""
@@ -80,7 +85,8 @@ def build_module(graph: Graph, seed: int | None = None, outputs: str = "tuple") 
                           tuple(graph.output_names) if outputs == "dict" else (),
                           tuple(node.name for node in graph.outputs)))
         _attach_quantized_convs(graph, placed)
-        initialise(module, graph, placed)
+        if initialise_weights:
+            initialise(module, graph, placed)
     finally:
         if seed is not None:
             torch.random.set_rng_state(generator_state)
