@@ -21,11 +21,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
         candidate = parse_assignment(candidate)
     calibrate = None
     if args.calibrate:
-        from fgir.supernet.checkpoint import load_supernet
-        from fgir.api import calibration_batches
+        from fgir.supernet.checkpoint import calibration_images, load_supernet
 
         net = load_supernet(args.supernet, args.space)
-        calibrate = calibration_batches(net.ir.graph, args.calibrate, args.calibrate_data)
+        calibrate = calibration_images(net, args.calibrate, args.calibrate_data)
         text, _ = extract(net, candidate, args.output, calibrate=calibrate, quant=args.quant)
     else:
         text, _ = extract(args.supernet, candidate, args.output, space=args.space, quant=args.quant)
@@ -49,7 +48,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", metavar="SPACE.yaml", help="refuse a supernet trained on another space")
     p.add_argument("--calibrate", type=int, default=0, metavar="N",
                    help="recalibrate the candidate's BatchNorm statistics on N batches first")
-    p.add_argument("--calibrate-data", default="digits", metavar="PATH", help="data to recalibrate on (digits)")
+    p.add_argument("--calibrate-data", metavar="PATH", help="data to recalibrate on (default: the data the "
+                                                              "supernet was trained on)")
     p.add_argument("--quant", type=int, choices=(2, 4, 8), metavar="BITS",
                    help="also write SUB.intBITS.yaml, the spec with a Quant process of BITS on every layer "
                         "(fgir compile it --weights SUB.pt --calibrate N for an integer ONNX model)")

@@ -254,7 +254,8 @@ def run_search(spec: str | Path | Space, outdir: str | Path | None = None, *,
 
 
 def check_ready(config: SearchConfig, scorer: Any, where: str) -> None:
-    """Refuse, before the first candidate, a search whose evaluator cannot run here (a missing package)."""
+    """Refuse, before the first candidate, a search whose evaluator cannot run here (a missing package, or
+    what the evaluator's own ``ready(where)`` refuses)."""
     from fgir.search.evaluators.latency import check_latency_ready
     from fgir.search.evaluators.train import missing_packages
 
@@ -264,6 +265,8 @@ def check_ready(config: SearchConfig, scorer: Any, where: str) -> None:
     unready = check_latency_ready() if config.latency is not None else None
     if unready is not None:
         missing.append((unready, "measuring latency_ms"))
+    if not missing and callable(getattr(scorer, "ready", None)):
+        scorer.ready(where)    # an evaluator's own checks (the supernet's: its checkpoint and data)
     if missing:
         names = {"sklearn": "scikit-learn"}
         listed = ", ".join(f"'{names.get(n, n)}'" for n, _ in missing)

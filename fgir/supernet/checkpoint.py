@@ -27,8 +27,9 @@ from fgir.diagnostics import Diagnostic, FgirError, Loc, SpecIOError
 FORMAT = "fgir-supernet-1"
 
 
-def save_supernet(net: Any, path: str | Path, preprocess: Any = None) -> None:
-    """Write ``net`` (a SupernetModule) atomically: space text and hash, input, shared weights."""
+def save_supernet(net: Any, path: str | Path, preprocess: Any = None, data: dict[str, Any] | None = None) -> None:
+    """Write ``net`` (a SupernetModule) atomically: space text and hash, input, shared weights, and ``data``,
+    the data set it was trained on (:func:`data_record`), which the ``supernet`` evaluator scores on."""
     import torch
 
     from fgir.atomic import write_atomic
@@ -37,8 +38,24 @@ def save_supernet(net: Any, path: str | Path, preprocess: Any = None) -> None:
     payload = {"format": FORMAT, "space_text": ir.space.text, "space_file": ir.space.file,
                "space_sha256": ir.space_sha256, "input": ir.input, "state_dict": net.shared.state_dict(),
                "alternatives": net.alternatives.state_dict(),
-               "preprocess": preprocess if preprocess is not None else _record(net)}
+               "preprocess": preprocess if preprocess is not None else _record(net),
+               "data": data if data is not None else getattr(net, "fgir_data", None)}
     write_atomic(Path(path), lambda tmp: torch.save(payload, tmp))
+
+
+def data_record(data: str, val: str | None, val_fraction: float) -> dict[str, Any]:
+    """What a checkpoint says of the data its supernet trained on: the training source and the validation
+    source (None: ``val_fraction`` of the training source held out), as absolute paths (``digits`` stays).
+
+    >>> data_record("digits", None, 0.2)
+    {'data': 'digits', 'val': None, 'val_fraction': 0.2}
+    """
+    from fgir.data.sources import DIGITS
+
+    def absolute(source: str | None) -> str | None:
+        return source if source in (None, DIGITS) else str(Path(source).resolve())
+
+    return {"data": absolute(data), "val": absolute(val), "val_fraction": val_fraction}
 
 
 def _record(net: Any) -> Any:
@@ -80,7 +97,22 @@ def load_supernet(path: str | Path, space: str | Path | None = None) -> Any:
     net.shared.load_state_dict(payload["state_dict"])
     net.alternatives.load_state_dict(payload.get("alternatives", {}))
     net.fgir_preprocess = payload.get("preprocess")
+    net.fgir_data = payload.get("data")
     return net
+
+
+def calibration_images(net: Any, count: int, data: str | None = None) -> list[Any]:
+    """``count`` batches of images to recalibrate a candidate's BatchNorm on: from ``data``, else from the data
+    the supernet was trained on (its checkpoint's record), normalised as it was trained."""
+    from fgir.data.sources import calibration_batches
+
+    record = getattr(net, "fgir_data", None)
+    if data is None and not record:
+        raise FgirError(Diagnostic(Loc("--calibrate"), "", "the supernet records no training data to calibrate "
+                                   "on (an older fgir wrote it)", hint="name it: --calibrate-data PATH"))
+    preprocess = getattr(net, "fgir_preprocess", None) or {}
+    normalisation = {key: preprocess[key] for key in ("mean", "std") if key in preprocess}
+    return calibration_batches(data or record["data"], net.ir.graph.meta["input"], count, **normalisation)
 
 
 def read_candidate(path: str | Path, space: Any) -> dict[str, Any]:
@@ -229,5 +261,5 @@ def extract(supernet: Any, assignment: Any, output: str | Path | None = None, *,
     return text, state
 
 
-__all__ = ["FORMAT", "extract", "frozen_candidate", "load_supernet", "parse_assignment", "quantized",
+__all__ = ["FORMAT", "calibration_images", "data_record", "extract", "frozen_candidate", "load_supernet", "parse_assignment", "quantized",
            "read_candidate", "save_supernet"]

@@ -12,9 +12,12 @@ evaluators a plain import away, with no install step for a change to show.
 Scoring a candidate: the supernet (a checkpoint path, so that it reaches Ray workers as a file, see
 :meth:`SupernetEvaluator.files`) is loaded once per process; the candidate is read from the frozen
 spec its compiled graph carries; its BatchNorm statistics are recalibrated on ``batches`` training
-batches; ``accuracy`` and ``loss`` are those of the held-out split of the digits, prepared and split as
-the train evaluator does (:func:`fgir.data.digits.digits_tensors`).  Every step is deterministic, so
-a candidate scores the same in any order, on any worker.
+batches; ``accuracy`` and ``loss`` are those of the supernet's validation split.  The data is the one
+the supernet was trained on, as its checkpoint records it (the source, its validation source or
+held-out fraction, and the normalisation), prepared and split as ``fgir train --supernet`` prepared
+and split it, so no image scored was trained on; ``data``/``val`` score on other data instead (with
+the recorded normalisation).  Every step is deterministic, so a candidate scores the same in any
+order, on any worker.
 
 Example:
     >>> from fgir.search.evaluators import EVALUATORS
@@ -30,6 +33,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from fgir.data.preprocess import DEFAULT_MEAN, DEFAULT_STD, DEFAULT_VAL_FRACTION
+from fgir.data.sources import DIGITS
+from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.search.evaluators import register_evaluator
 
 METRICS = ("accuracy", "loss")
@@ -51,23 +57,50 @@ class SupernetEvaluator:
     uses_gpu = True
 
     def __init__(self, checkpoint: str = "super.pt", batches: int = 4, batch_size: int = 128,
-                 threads: int = 1, limit: int | None = None) -> None:
+                 threads: int = 1, limit: int | None = None, data: str | None = None,
+                 val: str | None = None) -> None:
         self.checkpoint, self.batches, self.batch_size = str(checkpoint), batches, batch_size
-        self.threads, self.limit = threads, limit
+        self.threads, self.limit, self.data, self.val = threads, limit, data, val
 
     def options(self) -> dict[str, Any]:
         return {"checkpoint": self.checkpoint, "batches": self.batches, "batch_size": self.batch_size,
-                "threads": self.threads, "limit": self.limit}
+                "threads": self.threads, "limit": self.limit, "data": self.data, "val": self.val}
 
     def files(self) -> list[str]:
-        """The supernet checkpoint: it travels to Ray workers."""
-        return [self.checkpoint]
+        """The supernet checkpoint and the data it scores on: they travel to Ray workers."""
+        return [self.checkpoint, *(p for p in self.sources()[:2] if p not in (None, DIGITS))]
 
     def relocated(self, moved: dict[str, str]) -> "SupernetEvaluator":
-        """This evaluator reading the checkpoint where a worker has it (``moved``: driver path → path here)."""
+        """This evaluator reading the checkpoint and data where a worker has them (``moved``: driver path →
+        path here)."""
         out = copy.copy(self)
+        data, val, _ = self.sources()
         out.checkpoint = moved.get(self.checkpoint, self.checkpoint)
+        out.data, out.val = (moved.get(p, p) if p else p for p in (data, val))
         return out
+
+    def ready(self, where: str) -> None:
+        """Refuse, before the first candidate, a checkpoint that cannot be read or data that is not there."""
+        for source in self.sources()[:2]:
+            if source not in (None, DIGITS) and not Path(source).exists():
+                given = source in (self.data, self.val)
+                raise FgirError(Diagnostic(Loc(where if given else self.checkpoint), "--data" if given else "",
+                                           f"{'' if given else 'was trained on '}{source}: no such file or folder",
+                                           hint=None if given else "pass where that data is now: --data PATH"))
+
+    def sources(self) -> tuple[str, str | None, float]:
+        """(training source, validation source or None, held-out fraction): ``data``/``val`` where given,
+        else what the checkpoint records; a located error where it records nothing."""
+        record = self.supernet().fgir_data
+        if self.data is not None:
+            fraction = record["val_fraction"] if record else DEFAULT_VAL_FRACTION
+            return self.data, self.val, fraction
+        if not record:
+            raise FgirError(Diagnostic(Loc(self.checkpoint), "", "records no training data (an older fgir wrote "
+                                       "it), so the supernet evaluator cannot tell which images it may score on",
+                                       hint="pass the data it was trained on: fgir search --data PATH"))
+        val = self.val if self.val is not None else record["val"]
+        return record["data"], val, record["val_fraction"]
 
     def supernet(self) -> Any:
         """The supernet, loaded once per process."""
@@ -78,8 +111,8 @@ class SupernetEvaluator:
     def __call__(self, graph: Any, seed: int = 0) -> dict[str, float]:
         import torch
 
-        from fgir.data.digits import digits_tensors
         from fgir.spec.yaml_loader import load_yaml_text
+        from fgir.training.run import class_count
         from fgir.supernet.checkpoint import frozen_candidate
 
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -88,10 +121,34 @@ class SupernetEvaluator:
         net = self.supernet().to(device)
         spec = graph.meta["spec"]
         net.set_candidate(frozen_candidate(load_yaml_text(spec["text"], spec["file"]), net.ir.space), graph)
-        x_train, _, x_val, y_val = digits_tensors(*graph.meta["input"], self.limit)
+        x_train, x_val, y_val = _sets(*self.sources(), _normalisation(net), tuple(graph.meta["input"]),
+                                      class_count(graph), self.limit)
         size = self.batch_size
         net.recalibrate(x_train[i:i + size].to(device) for i in range(0, min(len(x_train), self.batches * size), size))
         return score(net, x_val.to(device), y_val.to(device), size)
+
+
+def _normalisation(net: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The mean and std the supernet was trained with (its checkpoint's preprocessing record)."""
+    record = net.fgir_preprocess
+    if isinstance(record, dict) and "mean" in record and "std" in record:
+        return tuple(record["mean"]), tuple(record["std"])
+    return (DEFAULT_MEAN,), (DEFAULT_STD,)
+
+
+@functools.lru_cache(maxsize=4)
+def _sets(data: str, val: str | None, fraction: float, normalisation: tuple[tuple[float, ...], tuple[float, ...]],
+          dims: tuple[int, ...], classes: int, limit: int | None) -> tuple[Any, Any, Any]:
+    """(training images, validation images, their labels), split as ``fgir train --supernet`` split them; loaded
+    once per process."""
+    from fgir.data.sources import load_images, split
+
+    mean, std = normalisation
+    images = load_images(data, dims, num_classes=classes, mean=mean, std=std)
+    train, held = split(images, fraction) if val is None else (
+        images, load_images(val, dims, num_classes=classes, mean=mean, std=std))
+    x_train = train.x[:limit] if limit else train.x
+    return x_train.contiguous(), held.x, held.y
 
 
 def score(net: Any, x: Any, y: Any, batch_size: int) -> dict[str, float]:

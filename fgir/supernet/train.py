@@ -91,7 +91,7 @@ def train_supernet(space: str | Path, output: str | Path | None = None, *, run_d
     from fgir.diagnostics import Diagnostic, Loc
     from fgir.spec.document import parse_document
     from fgir.spec.yaml_loader import load_yaml_file
-    from fgir.supernet.checkpoint import save_supernet
+    from fgir.supernet.checkpoint import data_record, save_supernet
     from fgir.supernet.ir import build_supernet
     from fgir.supernet.torch_module import SupernetModule
     from fgir.training.progress import MetricsLog, Progress
@@ -142,6 +142,7 @@ def train_supernet(space: str | Path, output: str | Path | None = None, *, run_d
     resumed_at = resume_run(trainer, metrics, folder, state)
     trainer.run()
     net.to("cpu")
+    net.fgir_data = data_record(recipe.data, recipe.val, recipe.val_fraction)
     if output is not None:
         save_supernet(net, output, preprocess)
     return SupernetResult(net, trainer.history, Path(output) if output else None, folder, resumed_at)
