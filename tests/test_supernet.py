@@ -107,6 +107,33 @@ def test_a_short_sandwich_training_lowers_the_loss(tmp_path):
     print("loss", first["loss"], "->", last["loss"], "val", last["val_accuracy"], "s/epoch", first["seconds"])
 
 
+def test_the_students_loss_mixes_distillation_and_labels_by_the_distill_weight(tmp_path):
+    """One sandwich step (one batch holds the whole training split): plain SGD moves each weight by the
+    summed gradients, which are affine in the weight, so distill 0.5 lands halfway between 0 and 1."""
+    from fgir.supernet.train import train_supernet
+
+    torch.set_num_threads(1)
+    after = {w: train_supernet(SPACE, None, data="digits", epochs=1, batch_size=2048, lr=0.1, momentum=0.0,
+                               weight_decay=0.0, progress=None, distill=w).model.shared.state_dict()
+             for w in (0.0, 0.5, 1.0)}
+    weights = [k for k, v in after[0.5].items() if v.is_floating_point() and "running" not in k]
+    assert any(not torch.equal(after[0.0][k], after[1.0][k]) for k in weights)
+    for k in weights:
+        torch.testing.assert_close(after[0.5][k], (after[0.0][k] + after[1.0][k]) / 2, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--supernet", "--distill", "1.5"], "fgir train --supernet: error: --distill: is a weight from 0 to 1, not 1.5"),
+    (["--distill", "0.5"], "fgir train: error: --distill: weighs a supernet's in-place distillation; it needs "
+                           "--supernet"),
+])
+def test_a_bad_distill_weight_is_a_usage_error(tmp_path, capsys, argv, message):
+    from fgir.cli import main
+
+    assert main(["train", str(SPACE), "-o", str(tmp_path / "s.pt"), "--data", "digits", *argv]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == message
+
+
 def test_supernet_info_says_which_dimensions_share_and_the_params(capsys):
     from fgir.cli import main
 

@@ -23,6 +23,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings.update({name: True for name in SWITCHES if getattr(args, name)})
     if args.supernet:
         return _train_supernet(args, settings)
+    if args.distill is not None:
+        print("fgir train: error: --distill: weighs a supernet's in-place distillation; it needs --supernet",
+              file=sys.stderr)
+        return EXIT_USAGE
     try:
         result = train(args.spec, args.output, run_dir=args.run_dir, resume=args.resume, weights=args.weights,
                        input=args.input, **settings)
@@ -46,8 +50,9 @@ def _train_supernet(args: argparse.Namespace, settings: dict) -> int:
     from fgir.training import TrainUsageError
 
     try:
+        extra = {"distill": args.distill} if args.distill is not None else {}
         result = train_supernet(args.spec, args.output, run_dir=args.run_dir, resume=args.resume,
-                                input=args.input, **settings)
+                                input=args.input, **extra, **settings)
     except TrainUsageError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
@@ -65,6 +70,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="the trained model, an fgir checkpoint (fgir compile --weights reads it)")
     p.add_argument("--supernet", action="store_true", help="SPEC is a search space: train its weight-sharing "
                    "supernet (sandwich rule, in-place distillation); -o gets a supernet for fgir extract")
+    p.add_argument("--distill", type=float, metavar="W", help="--supernet: the weight of in-place distillation "
+                   "from the largest candidate in the others' loss, the labels getting 1 - W (0.5; 1 is BigNAS's)")
     data = p.add_argument_group("data (default: the spec's dataset: section)")
     data.add_argument("--data", metavar="PATH",
                       help="an image folder (one subfolder per class), an .npz with x and y, or 'digits'")
