@@ -3,7 +3,7 @@
 On examples/search/supernet_mobilenet.yaml (input 3x8x8), CPU, one thread:
 
 1. quality: the supernet trained ``--epochs`` epochs (``fgir train --supernet``: sandwich rule, in-place
-   distillation); ``--candidates`` random candidates scored with inherited weights (the ``supernet``
+   distillation mixed with the labels; and again with pure distillation, ``--distill 1``, for comparison); ``--candidates`` random candidates scored with inherited weights (the ``supernet``
    evaluator: BN recalibrated on ``--calibrate`` batches, held-out fifth) and trained standalone for the
    same epochs with the same recipe (``fgir train``'s, which the supernet's training uses: SGD, cosine
    schedule), on the same split, twice (seeds 0 and 1); Kendall's tau between the rankings (target
@@ -65,17 +65,20 @@ def agreement(predicted: list[float], reference: list[float]) -> tuple[float, fl
     return kendalltau(predicted, reference).statistic, within
 
 
-def quality(a: argparse.Namespace, checkpoint: Path, folder: Path) -> dict:
+def quality(a: argparse.Namespace, checkpoint: Path, folder: Path, pure: Path) -> dict:
+    """``pure``: the supernet trained with BigNAS's pure distillation (``--distill 1``), scored alike."""
     import fgir
     from fgir.search.space import Space
     from fgir.supernet.evaluator import SupernetEvaluator
 
     space, rng = Space.from_spec(SPACE), random.Random(0)
     inherit = SupernetEvaluator(str(checkpoint), batches=a.calibrate)
-    rows = []
+    inherit_pure = SupernetEvaluator(str(pure), batches=a.calibrate)
+    rows, pure_rows = [], []
     for i in range(a.candidates):
         text = space.freeze(space.sample(rng))
         shared, t_shared = timed(inherit, fgir.compile(text))
+        pure_rows.append(inherit_pure(fgir.compile(text))["accuracy"])
         trained, t_trained = timed(standalone, text, a.epochs, 0, folder)
         again = standalone(text, a.epochs, 1, folder)
         rows.append((shared["accuracy"], trained, t_shared, t_trained, again))
@@ -90,6 +93,9 @@ def quality(a: argparse.Namespace, checkpoint: Path, folder: Path) -> dict:
     tau_mean, within_mean = agreement(inherited, mean)
     print(f"  against the mean of the two standalone seeds (a steadier reference): tau {tau_mean:.3f}, within "
           f"1.0 point {within_mean:.0%}")
+    pure_tau, pure_within = agreement(pure_rows, seed0)
+    print(f"  trained with pure distillation (--distill 1): tau {pure_tau:.3f}, within 1.0 point {pure_within:.0%}, "
+          f"mean inherited {statistics.mean(pure_rows):.4f}")
     floor_tau, floor_within = agreement(seed1, seed0)
     print(f"noise floor: standalone seed 1 against seed 0, the same candidates, epochs and recipe: Kendall's tau "
           f"{floor_tau:.3f}, within 1.0 point {floor_within:.0%} (what a second standalone run reaches; standalone "
@@ -163,7 +169,8 @@ def main() -> None:
         folder = Path(tmp)
         _, train_s = timed(train_supernet, SPACE, folder / "super.pt", data="digits", epochs=a.epochs,
                            progress=None)
-        figures = quality(a, folder / "super.pt", folder)
+        train_supernet(SPACE, folder / "pure.pt", data="digits", epochs=a.epochs, progress=None, distill=1.0)
+        figures = quality(a, folder / "super.pt", folder, folder / "pure.pt")
         oneshot, wall_s, per_shared = one_shot(a, folder / "super.pt", folder, train_s)
         multi, per_trial = multi_trial(a, folder, wall_s, figures["train_epoch_s"])
     gap = (oneshot - multi) * 100
