@@ -66,8 +66,8 @@ class Graph:
             if src.graph is not self or (before is not None and src._key >= before._key):
                 raise ValueError(f"node '{node.name}' reads '{src.name}', which is not defined before it")
         schema = OPS.get(node.op)
-        if schema is not None:
-            node.attrs = schema.complete(node.attrs)
+        if schema is not None:   # the node's own dict, as complete() makes one: callers may share theirs
+            node.attrs = dict(node.attrs) if schema.is_complete(node.attrs) else schema.complete(node.attrs)
         node.graph = self
         for src in node.inputs:
             src._users[node] = None

@@ -146,13 +146,13 @@ def round_kept(keep: int, width: int, round_to: int | None = None) -> int:
 def dense_attrs(node: "Node") -> dict[str, Any] | None:
     """The node's attributes at its dense widths (after ``apply_prune`` and ``infer_shapes``), or None
     where the dense network has no such node (a projection pruning added in place of an identity)."""
-    from fgir.ir.ops import OPS
-
     meta = node.meta
     if meta.get(SELECTION):
         return None
     if DENSE_IN not in meta and DENSE_OUT not in meta and DENSE_HEADS not in meta:
         return node.attrs
+    from fgir.ir.ops import OPS     # only for a pruned node: costing every node calls this
+
     schema = OPS[node.op]
     attrs = schema.with_widths(node.attrs, meta.get(DENSE_IN), meta.get(DENSE_OUT, meta.get(DENSE_HEADS)))
     width = schema.inferred_width
