@@ -97,7 +97,7 @@ def _inline(graph: Graph, scope: str, sources: list[Node], flat: Graph, blocks: 
             # copied deep: a memoized block's sub-graph is shared (fgir.blocks.memo), the flat graph is its own
             lowered = Node(flat.unique_name(here or node.name), node.op, copy_data(node.attrs), inputs,
                            node.origin, dict(node.arg_origins), inline_scope=False)
-            lowered.meta = copy_data(node.meta)
+            lowered.meta = copy_data(node.meta) if node.meta else {}
             lowered.type = node.type
             env[node.name] = flat.add_node(lowered)
             added.append(lowered.name)
