@@ -222,6 +222,22 @@ class Graph:
             node.graph = self
         other._nodes, other._first, other._last, other._outputs, other.output_names = {}, None, None, [], []
 
+    def release(self) -> None:
+        """Empty the graph, cutting the references between it and its nodes (graph, users, order): its
+        objects are then freed as soon as nothing else holds them, not when the cycle collector next runs
+        (which, for a dropped network, costs about a fifth of its compile).  For a caller done with a graph
+        it made; sub-graphs (shared by the block memo) are left as they are.
+
+        >>> g = Graph(); x = g.add_input(); g.set_output(g.add("act", "relu", [x]))
+        >>> g.release(); len(g), x.users, x.graph
+        (0, [], None)
+        """
+        for node in self._nodes.values():
+            node._users.clear()
+            node._inputs, node._prev, node._next, node.graph, node.subgraph = (), None, None, None, None
+        self._nodes, self._first, self._last, self._outputs, self.output_names = {}, None, None, [], []
+        self.blocks = []
+
     def unique_name(self, base: str) -> str:
         if base not in self._nodes:
             return base

@@ -105,6 +105,9 @@ def evaluate_job(job: Job) -> dict[str, Any]:
         over = violations(row["metrics"], job.constraints)
     if over:
         return {**row, "status": "invalid", "message": "over budget: " + "; ".join(over)}
+    if job.evaluator is None:   # nothing else saw the graph: freed now, not by the cycle collector later
+        graph.release()
+        return row
     if job.evaluator is not None:
         try:
             if job.epochs is not None:
