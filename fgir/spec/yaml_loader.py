@@ -92,30 +92,29 @@ class _Builder:
 
     def check_size(self, root: yaml.Node) -> None:
         """Refuse alias bombs and cycles before building anything: count what aliases expand to."""
-        sizes: dict[int, int] = {}
-        on_path: set[int] = set()
+        self._size(root, 0, {}, set())
 
-        def size(node: yaml.Node, depth: int) -> int:
-            key = id(node)
-            if key in sizes:
-                return sizes[key]
-            if key in on_path or depth > MAX_DEPTH:
-                raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
-            total = 1
-            if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
-                on_path.add(key)
-                children = node.value if isinstance(node, yaml.SequenceNode) else \
-                    [part for pair in node.value for part in pair]
-                for child in children:
-                    total += size(child, depth + 1)
-                    if total > MAX_NODES:
-                        raise self.fail(node, f"the document expands to more than {MAX_NODES} "
-                                              "values (an alias bomb?)")
-                on_path.discard(key)
-            sizes[key] = total
-            return total
-
-        size(root, 0)
+    def _size(self, node: yaml.Node, depth: int, sizes: dict[int, int], on_path: set[int]) -> int:
+        # a method, not a nested function: a recursive closure is a reference cycle, which kept every
+        # loaded spec's YAML nodes for the cycle collector
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in on_path or depth > MAX_DEPTH:
+            raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+        total = 1
+        if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
+            on_path.add(key)
+            children = node.value if isinstance(node, yaml.SequenceNode) else \
+                [part for pair in node.value for part in pair]
+            for child in children:
+                total += self._size(child, depth + 1, sizes, on_path)
+                if total > MAX_NODES:
+                    raise self.fail(node, f"the document expands to more than {MAX_NODES} "
+                                          "values (an alias bomb?)")
+            on_path.discard(key)
+        sizes[key] = total
+        return total
 
     def fail(self, node: yaml.Node, message: str, hint: str | None = None) -> FgirError:
         return FgirError(Diagnostic(_mark_loc(self.file, node.start_mark), "", message, hint=hint))
