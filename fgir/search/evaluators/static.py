@@ -49,7 +49,10 @@ def static_metrics(graph: Graph) -> dict[str, Any]:
     def of(node, key: str, listed: dict[str, int]) -> int:
         return listed.get(node.name, stem.get(node.name, node.meta.get(key, FLOAT_BITS)))
 
-    weight_bits = sum(node.meta.get("params", 0) * of(node, "w_bits", w_bits) for node in graph)
+    if quant is None:   # every weight a float: no need to visit the nodes
+        weight_bits = graph.meta["params"] * FLOAT_BITS
+    else:
+        weight_bits = sum(node.meta.get("params", 0) * of(node, "w_bits", w_bits) for node in graph)
     out: dict[str, Any] = {"params": graph.meta["params"], "macs": graph.meta["macs"],
                            "weight_bytes": weight_bits // 8}
     if bits is not None:
