@@ -97,8 +97,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                                                            "scheduler: the most any candidate trains)")
     p.add_argument("--data", metavar="PATH",
                    help="train evaluator (implied): an image folder, an .npz with x and y, or 'digits' "
-                        "(default: the bundled digits, 75/25)")
-    p.add_argument("--val", metavar="PATH", help="train evaluator: the validation data that selects "
+                        "(default: the bundled digits, 75/25); with --supernet: the data to recalibrate and "
+                        "score on (default: the data the supernet was trained on)")
+    p.add_argument("--val", metavar="PATH", help="train and supernet evaluators: the validation data that selects "
                                                  "(default: a fixed fifth of --data)")
     p.add_argument("--test", metavar="PATH", help="train evaluator: test data, scored for the best only "
                                                   "(default: a fixed fifth of --data)")
