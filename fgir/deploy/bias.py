@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fgir.backends.torch.hooks import Hook, run_hooked
 from fgir.backends.torch.quant import QUANTIZED_LAYERS
 from fgir.quant.scheme import FLOAT_BITS
 
@@ -73,16 +74,11 @@ def float_means(float_model: nn.Module, watched: dict[str, str], images: torch.T
     modules = dict(float_model.named_modules())
     means: dict[str, torch.Tensor] = {}
 
-    def watch(name: str) -> Any:
+    def record(name: str) -> Hook:
         def hook(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
             means[name] = channel_means(output)
-        return modules[watched[name]].register_forward_hook(hook)
-    hooks = [watch(name) for name in watched]
-    try:
-        float_model.eval()(images)
-    finally:
-        for handle in hooks:
-            handle.remove()
+        return hook
+    run_hooked(float_model, [(modules[watched[name]], record(name)) for name in watched], images)
     return means
 
 
@@ -96,7 +92,7 @@ def correct_bias(model: nn.Module, float_model: nn.Module, images: torch.Tensor)
                          images)
     shifts = BiasShifts()
 
-    def correct(name: str, layer: nn.Module) -> Any:
+    def correct(name: str, layer: nn.Module) -> Hook:
         def hook(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> torch.Tensor | None:
             shift = target[name] - channel_means(output)
             if not _fold(layer, shift):
@@ -104,13 +100,8 @@ def correct_bias(model: nn.Module, float_model: nn.Module, images: torch.Tensor)
                 return None
             shifts.corrected[name] = shift
             return output + shift.view((1, -1) + (1,) * (output.dim() - 2))   # the layers after see it corrected
-        return output_module(model, layer).register_forward_hook(hook)
-    hooks = [correct(name, layer) for name, layer in layers]
-    try:
-        model.eval()(images)
-    finally:
-        for handle in hooks:
-            handle.remove()
+        return hook
+    run_hooked(model, [(output_module(model, layer), correct(name, layer)) for name, layer in layers], images)
     return shifts
 
 

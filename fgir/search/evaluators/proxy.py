@@ -60,18 +60,14 @@ def naswot(model: Any, x: Any) -> float:
     """log |det K| of the rectifiers' binary codes over the minibatch ``x`` (Mellor et al.)."""
     import torch
 
+    from fgir.backends.torch.hooks import run_hooked
+
     codes: list[Any] = []
 
     def hook(_module: Any, _inputs: Any, output: Any) -> None:
         codes.append((output.detach().flatten(1) > 0).double())
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if type(m).__name__ in RECTIFIERS]
-    try:
-        with torch.no_grad():
-            model.eval()(x)
-    finally:
-        for h in handles:
-            h.remove()
+    run_hooked(model, [(m, hook) for m in model.modules() if type(m).__name__ in RECTIFIERS], x)
     if not codes:
         return float("nan")
     c = torch.cat(codes, dim=1)
