@@ -37,6 +37,23 @@ def positive_int(what: str) -> Callable[[str], int]:
     return parse
 
 
+def number_in(accepts: Callable[[float], bool], what: str) -> Callable[[str], float]:
+    """An argparse type: a number that ``accepts`` takes, else "``what``, got '...'".
+
+    >>> number_in(lambda v: v > 0, "a size is above 0")("2.5")
+    2.5
+    """
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")   # accepted by no range
+        if not accepts(value):
+            raise argparse.ArgumentTypeError(f"{what}, got '{text}'")
+        return value
+    return parse
+
+
 def add_common(p: argparse.ArgumentParser, several: bool = False, stdin: bool = False) -> None:
     """The spec (several, for ``fgir check``; ``-`` for stdin where the command reads it) and the options
     every compiling command takes."""

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from fgir.cli.common import EXIT_OK, UsageError, add_common, positive_int, print_warnings, refuse_overwriting_spec
+from fgir.cli.common import (EXIT_OK, UsageError, add_common, number_in, positive_int, print_warnings,
+                             refuse_overwriting_spec)
 
 
 def ratio_arg(text: str) -> float:
@@ -23,15 +24,7 @@ def ratio_arg(text: str) -> float:
     return value
 
 
-def max_ratio_arg(text: str) -> float:
-    """An argparse type: the most of a group's channels global pruning may remove, above 0 and up to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"a maximum ratio is a number above 0 and up to 1, got '{text}'")
-    return value
+max_ratio_arg = number_in(lambda v: 0 < v <= 1, "a maximum ratio is a number above 0 and up to 1")
 
 
 def _flag(option: str) -> str:

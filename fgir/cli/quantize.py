@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fgir.cli.common import EXIT_OK, UsageError, positive_int, refuse_overwriting_spec
+from fgir.cli.common import EXIT_OK, UsageError, number_in, positive_int, refuse_overwriting_spec
 
 QUANT_BITS = range(1, 9)
 COMMAND = "quantize"
@@ -18,26 +18,8 @@ def bits_arg(text: str) -> int:
     return int(text)
 
 
-def points_arg(text: str) -> float:
-    """An argparse type: an accuracy drop in percentage points, 0 or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"a drop is a number of percentage points from 0 to 100, got '{text}'")
-    return value
-
-
-def kilobytes_arg(text: str) -> float:
-    """An argparse type: a size in KB, above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"a size is a number of KB above 0, got '{text}'")
-    return value
+points_arg = number_in(lambda v: 0 <= v <= 100, "a drop is a number of percentage points from 0 to 100")
+kilobytes_arg = number_in(lambda v: v > 0, "a size is a number of KB above 0")
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
