@@ -225,7 +225,7 @@ class Graph:
     def release(self) -> None:
         """Empty the graph, cutting the references between it and its nodes (graph, users, order): its
         objects are then freed as soon as nothing else holds them, not when the cycle collector next runs
-        (which, for a dropped network, costs about a fifth of its compile).  For a caller done with a graph
+        (for a dropped ResNet-50, a fifth of its compile time).  For a caller done with a graph
         it made; sub-graphs (shared by the block memo) are left as they are.
 
         >>> g = Graph(); x = g.add_input(); g.set_output(g.add("act", "relu", [x]))

@@ -27,9 +27,9 @@ from fgir.diagnostics import Diagnostic, FgirError, Loc, SpecIOError
 FORMAT = "fgir-supernet-1"
 
 
-def save_supernet(net: Any, path: str | Path, preprocess: Any = None, data: dict[str, Any] | None = None) -> None:
-    """Write ``net`` (a SupernetModule) atomically: space text and hash, input, shared weights, and ``data``,
-    the data set it was trained on (:func:`data_record`), which the ``supernet`` evaluator scores on."""
+def save_supernet(net: Any, path: str | Path, preprocess: Any = None) -> None:
+    """Write ``net`` (a SupernetModule) atomically: space text and hash, input, shared weights, and the data
+    set it was trained on (``net.fgir_data``, :func:`data_record`), which the ``supernet`` evaluator scores on."""
     import torch
 
     from fgir.atomic import write_atomic
@@ -39,7 +39,7 @@ def save_supernet(net: Any, path: str | Path, preprocess: Any = None, data: dict
                "space_sha256": ir.space_sha256, "input": ir.input, "state_dict": net.shared.state_dict(),
                "alternatives": net.alternatives.state_dict(),
                "preprocess": preprocess if preprocess is not None else _record(net),
-               "data": data if data is not None else getattr(net, "fgir_data", None)}
+               "data": getattr(net, "fgir_data", None)}
     write_atomic(Path(path), lambda tmp: torch.save(payload, tmp))
 
 
@@ -110,9 +110,18 @@ def calibration_images(net: Any, count: int, data: str | None = None) -> list[An
     if data is None and not record:
         raise FgirError(Diagnostic(Loc("--calibrate"), "", "the supernet records no training data to calibrate "
                                    "on (an older fgir wrote it)", hint="name it: --calibrate-data PATH"))
-    preprocess = getattr(net, "fgir_preprocess", None) or {}
-    normalisation = {key: preprocess[key] for key in ("mean", "std") if key in preprocess}
-    return calibration_batches(data or record["data"], net.ir.graph.meta["input"], count, **normalisation)
+    mean, std = trained_normalisation(net)
+    return calibration_batches(data or record["data"], net.ir.graph.meta["input"], count, mean=mean, std=std)
+
+
+def trained_normalisation(net: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The mean and std the supernet was trained with (its preprocessing record; the defaults without one)."""
+    from fgir.data.preprocess import DEFAULT_MEAN, DEFAULT_STD
+
+    record = getattr(net, "fgir_preprocess", None)
+    if isinstance(record, dict) and "mean" in record and "std" in record:
+        return tuple(record["mean"]), tuple(record["std"])
+    return (DEFAULT_MEAN,), (DEFAULT_STD,)
 
 
 def read_candidate(path: str | Path, space: Any) -> dict[str, Any]:
@@ -261,5 +270,5 @@ def extract(supernet: Any, assignment: Any, output: str | Path | None = None, *,
     return text, state
 
 
-__all__ = ["FORMAT", "calibration_images", "data_record", "extract", "frozen_candidate", "load_supernet", "parse_assignment", "quantized",
-           "read_candidate", "save_supernet"]
+__all__ = ["FORMAT", "calibration_images", "data_record", "extract", "frozen_candidate", "load_supernet",
+           "parse_assignment", "quantized", "read_candidate", "save_supernet", "trained_normalisation"]

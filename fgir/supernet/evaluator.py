@@ -33,7 +33,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fgir.data.preprocess import DEFAULT_MEAN, DEFAULT_STD, DEFAULT_VAL_FRACTION
+from fgir.data.preprocess import DEFAULT_VAL_FRACTION
 from fgir.data.sources import DIGITS
 from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.search.evaluators import register_evaluator
@@ -113,7 +113,7 @@ class SupernetEvaluator:
 
         from fgir.spec.yaml_loader import load_yaml_text
         from fgir.training.run import class_count
-        from fgir.supernet.checkpoint import frozen_candidate
+        from fgir.supernet.checkpoint import frozen_candidate, trained_normalisation
 
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         if device.type == "cpu":
@@ -121,19 +121,11 @@ class SupernetEvaluator:
         net = self.supernet().to(device)
         spec = graph.meta["spec"]
         net.set_candidate(frozen_candidate(load_yaml_text(spec["text"], spec["file"]), net.ir.space), graph)
-        x_train, x_val, y_val = _sets(*self.sources(), _normalisation(net), tuple(graph.meta["input"]),
+        x_train, x_val, y_val = _sets(*self.sources(), trained_normalisation(net), tuple(graph.meta["input"]),
                                       class_count(graph), self.limit)
         size = self.batch_size
         net.recalibrate(x_train[i:i + size].to(device) for i in range(0, min(len(x_train), self.batches * size), size))
         return score(net, x_val.to(device), y_val.to(device), size)
-
-
-def _normalisation(net: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The mean and std the supernet was trained with (its checkpoint's preprocessing record)."""
-    record = net.fgir_preprocess
-    if isinstance(record, dict) and "mean" in record and "std" in record:
-        return tuple(record["mean"]), tuple(record["std"])
-    return (DEFAULT_MEAN,), (DEFAULT_STD,)
 
 
 @functools.lru_cache(maxsize=4)

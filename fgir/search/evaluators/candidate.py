@@ -108,20 +108,19 @@ def evaluate_job(job: Job) -> dict[str, Any]:
     if job.evaluator is None:   # nothing else saw the graph: freed now, not by the cycle collector later
         graph.release()
         return row
-    if job.evaluator is not None:
-        try:
-            if job.epochs is not None:
-                extra, row["state"] = job.evaluator.train_to(graph, job.seed, job.epochs, job.resume)
-            else:
-                extra = _call(job.evaluator, graph, job.seed)
-            if not isinstance(extra, dict):
-                raise TypeError(f"an evaluator returns a dict of metrics, got {type(extra).__name__}")
-        except Exception as exc:   # the evaluator's failure is this candidate's result, not the search's
-            return {**row, "status": "error", "message": f"{type(exc).__name__}: {exc}"}
-        row["metrics"] = {**metrics, **extra}
-        over = violations(extra, job.constraints)
-        if over:
-            return {**row, "status": "invalid", "message": "misses a constraint: " + "; ".join(over)}
+    try:
+        if job.epochs is not None:
+            extra, row["state"] = job.evaluator.train_to(graph, job.seed, job.epochs, job.resume)
+        else:
+            extra = _call(job.evaluator, graph, job.seed)
+        if not isinstance(extra, dict):
+            raise TypeError(f"an evaluator returns a dict of metrics, got {type(extra).__name__}")
+    except Exception as exc:   # the evaluator's failure is this candidate's result, not the search's
+        return {**row, "status": "error", "message": f"{type(exc).__name__}: {exc}"}
+    row["metrics"] = {**metrics, **extra}
+    over = violations(extra, job.constraints)
+    if over:
+        return {**row, "status": "invalid", "message": "misses a constraint: " + "; ".join(over)}
     return row
 
 
