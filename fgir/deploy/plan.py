@@ -112,14 +112,9 @@ def float_space(space: dict[str, Any]) -> dict[str, Any]:
     >>> float_space({"modules": ["net", "q"], "net": {}, "q": {"type": "Quant"}})
     {'modules': ['net'], 'net': {}}
     """
-    from fgir.spec.tree import copy_tree
+    from fgir.prune.output import without_module
 
-    out = copy_tree(space)
-    name = quant_module(space)
-    if name is not None:
-        out["modules"] = [m for m in out["modules"] if m != name]
-        del out[name]
-    return out
+    return without_module(space, quant_module(space))
 
 
 def quant_module(space: dict[str, Any]) -> str | None:

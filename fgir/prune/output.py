@@ -8,8 +8,8 @@ Vega's ``dataset.common.data_path``, other processes' files) are rewritten
 relative to the new one, so the pruned spec trains as it is.
 
 :class:`SpecTree` (a document as plain data: its paths relocated, its space replaced, written as
-YAML) and :func:`with_process` are shared with ``fgir quantize`` (:mod:`fgir.deploy`), which writes its
-Quant process the same way.
+YAML), :func:`with_process` and :func:`without_module` are shared with ``fgir quantize``
+(:mod:`fgir.deploy`), which writes its Quant process the same way.
 
 Example:
     >>> from fgir.prune.subject import load_subject
@@ -77,6 +77,19 @@ def with_process(space: dict[str, Any], process: dict[str, Any], name: str | Non
         space["modules"] = [*space["modules"], name]
     space[name] = process
     return space
+
+
+def without_module(space: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """A copy of ``space`` without its module ``name`` (a process; ``None``: an unchanged copy).
+
+    >>> without_module({"modules": ["net", "q"], "net": {}, "q": {"type": "Quant"}}, "q")
+    {'modules': ['net'], 'net': {}}
+    """
+    out = copy_tree(space)
+    if name is not None:
+        out["modules"] = [m for m in out["modules"] if m != name]
+        del out[name]
+    return out
 
 
 def relocated(value: Any, spec_file: str, folder: str | Path) -> Any:
@@ -163,4 +176,4 @@ def pruned_text(subject: Any, kept: dict[str, list[int]], init_model_file: str |
     return doc.text(pruned_space(subject, kept, init_model_file), comments)
 
 
-__all__ = ["SpecTree", "masks_of", "pruned_space", "pruned_text", "relocated", "with_process"]
+__all__ = ["SpecTree", "masks_of", "pruned_space", "pruned_text", "relocated", "with_process", "without_module"]

@@ -24,7 +24,8 @@ from fgir.diagnostics import Diagnostic, FgirError, Origin
 from fgir.ir.channel_groups import ChannelGroups, channel_groups
 from fgir.ir.graph import Graph, Node
 from fgir.ir.pruning import DENSE_HEADS, DENSE_OUT, KEEP_HEADS, KEEP_OUT, SELECTION
-from fgir.spec.tree import copy_tree, dump_spec, plain_tree
+from fgir.prune.output import SpecTree, without_module
+from fgir.spec.tree import copy_tree, plain_tree
 from fgir.spec.document import parse_document
 from fgir.spec.yaml_loader import load_yaml_text
 
@@ -64,12 +65,7 @@ class Subject:
 
     def with_space(self, space: dict[str, Any]) -> str:
         """The document with ``space`` as its search space, as YAML text."""
-        tree = copy_tree(self.tree)
-        if self.space_at:
-            tree[self.space_at[0]] = space
-        else:
-            tree = space
-        return dump_spec(tree)
+        return SpecTree(self.file, self.tree, self.space_at).text(space)
 
 
 def _compile(text: str, file: str, input: Any) -> Graph:
@@ -94,11 +90,9 @@ def load_subject(spec: str | Path, input: Any = None, file: str | None = None) -
     space = tree[space_at[0]] if space_at else tree
     process = next((m.name for m in doc.modules if m.type_name == PRUNE), None)
     prune_args = {k: v for k, v in space[process].items() if k != "type"} if process else {}
-    dense_space = copy_tree(space)
+    dense_space = without_module(space, process)
     before_space = copy_tree(space)
     if process is not None:
-        dense_space["modules"] = [m for m in dense_space["modules"] if m != process]
-        del dense_space[process]
         before_space[process].pop("ratios", None)
         if not any(before_space[process].get(k) is not None for k in ("masks", "chn_node_mask")):
             before_space = dense_space
