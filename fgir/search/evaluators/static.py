@@ -39,28 +39,39 @@ def quant_bits(graph: Graph) -> tuple[dict[str, int], dict[str, int]] | None:
     return ({b.layer.name: b.w_bits for b in assigned}, {b.layer.name: b.a_bits for b in assigned})
 
 
+class NodeBits:
+    """The bits static metrics count each node at: its Quant process's lists (``listed_w``/``listed_a``), the
+    stem's ``stem_bits``, else the node's own annotation, else float."""
+
+    def __init__(self, graph: Graph) -> None:
+        bits = quant_bits(graph)
+        self.quantized = bits is not None
+        self.listed_w, self.listed_a = bits if bits is not None else ({}, {})
+        quant = graph.process("Quant")
+        self.stem = stem_bits(graph, quant) if quant is not None and "quant_annotated" not in graph.properties \
+            else {}
+
+    def weight(self, node: Any) -> int:
+        return self.listed_w.get(node.name, self.stem.get(node.name, node.meta.get("w_bits", FLOAT_BITS)))
+
+    def activation(self, node: Any) -> int:
+        return self.listed_a.get(node.name, self.stem.get(node.name, node.meta.get("a_bits", FLOAT_BITS)))
+
+
 def static_metrics(graph: Graph) -> dict[str, Any]:
     """params, macs, weight_bytes; with a Quant process also bitops (Σ MACs·w·a) and mean_bits."""
-    bits = quant_bits(graph)
-    w_bits, a_bits = bits if bits is not None else ({}, {})
-    quant = graph.process("Quant")
-    stem = stem_bits(graph, quant) if quant is not None and "quant_annotated" not in graph.properties else {}
-
-    def of(node, key: str, listed: dict[str, int]) -> int:
-        return listed.get(node.name, stem.get(node.name, node.meta.get(key, FLOAT_BITS)))
-
-    if quant is None:   # every weight a float: no need to visit the nodes
+    bits = NodeBits(graph)
+    if not bits.quantized:   # every weight a float: no need to visit the nodes
         weight_bits = graph.meta["params"] * FLOAT_BITS
     else:
-        weight_bits = sum(node.meta.get("params", 0) * of(node, "w_bits", w_bits) for node in graph)
+        weight_bits = sum(node.meta.get("params", 0) * bits.weight(node) for node in graph)
     out: dict[str, Any] = {"params": graph.meta["params"], "macs": graph.meta["macs"],
                            "weight_bytes": weight_bits // 8}
-    if bits is not None:
-        out["bitops"] = sum(node.meta.get("macs", 0) * of(node, "w_bits", w_bits) * of(node, "a_bits", a_bits)
-                            for node in graph)
-        all_bits = [*w_bits.values(), *a_bits.values()]
+    if bits.quantized:
+        out["bitops"] = sum(node.meta.get("macs", 0) * bits.weight(node) * bits.activation(node) for node in graph)
+        all_bits = [*bits.listed_w.values(), *bits.listed_a.values()]
         out["mean_bits"] = round(sum(all_bits) / len(all_bits), 6) if all_bits else FLOAT_BITS
     return out
 
 
-__all__ = ["QUANT_METRICS", "QuantMismatch", "STATIC_METRICS", "quant_bits", "static_metrics"]
+__all__ = ["NodeBits", "QUANT_METRICS", "QuantMismatch", "STATIC_METRICS", "quant_bits", "static_metrics"]

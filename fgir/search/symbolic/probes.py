@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from fgir.quant.scheme import FLOAT_BITS, stem_bits
-from fgir.search.evaluators.static import quant_bits
+from fgir.quant.scheme import FLOAT_BITS
+from fgir.search.evaluators.static import NodeBits
 
 Vector = tuple[int, ...]
 WIDTH = 6          # params, macs, params·w, macs·w·a, listed bits counted, listed bits summed
@@ -33,15 +33,12 @@ GRAPH = "<graph>"
 
 def node_shares(graph: Any) -> tuple[dict[str, Vector], bool]:
     """Each node's share of the metrics (see the module docstring), and whether the graph is quantized."""
-    bits = quant_bits(graph)
-    w_bits, a_bits = bits if bits is not None else ({}, {})
-    quant = graph.process("Quant")
-    stem = stem_bits(graph, quant) if quant is not None and "quant_annotated" not in graph.properties else {}
+    bits = NodeBits(graph)
+    w_bits, a_bits = bits.listed_w, bits.listed_a
     out: dict[str, Vector] = {}
     params = macs = 0
     for node in graph:
-        w = w_bits.get(node.name, stem.get(node.name, node.meta.get("w_bits", FLOAT_BITS)))
-        a = a_bits.get(node.name, stem.get(node.name, node.meta.get("a_bits", FLOAT_BITS)))
+        w, a = bits.weight(node), bits.activation(node)
         p, m = node.meta.get("params", 0), node.meta.get("macs", 0)
         params, macs = params + p, macs + m
         listed = (node.name in w_bits) + (node.name in a_bits)
@@ -51,7 +48,7 @@ def node_shares(graph: Any) -> tuple[dict[str, Vector], bool]:
     rest = (graph.meta["params"] - params, graph.meta["macs"] - macs, 0, 0, 0, 0)
     if any(rest):
         out[GRAPH] = rest
-    return out, bits is not None
+    return out, bits.quantized
 
 
 def metrics(total: Sequence[int], quantized: bool) -> dict[str, Any]:
