@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import torch
@@ -64,7 +65,6 @@ class Bench:
     data: QuantizationData
     calibration: str = "percentile"
     bias_correction: bool = True
-    _float: dict[str, Any] = field(default_factory=dict, repr=False)
     _sensitivity: dict[tuple[str, int, int], float] = field(default_factory=dict, repr=False)
 
     def compile(self, space: dict[str, Any]) -> Graph:
@@ -72,31 +72,24 @@ class Bench:
 
         return compile(loads(self.doc.text(space), self.doc.file), input=self.input)
 
-    @property
+    # the float network and what it gives, computed once per bench
+    @cached_property
     def float_graph(self) -> Graph:
-        if "graph" not in self._float:
-            self._float["graph"] = self.compile(float_space(self.doc.space))
-        return self._float["graph"]
+        return self.compile(float_space(self.doc.space))
 
-    @property
+    @cached_property
     def float_model(self) -> nn.Module:
-        if "model" not in self._float:
-            from fgir.api import to_torch
+        from fgir.api import to_torch
 
-            self._float["model"] = to_torch(self.float_graph, weights=self.state).eval()
-        return self._float["model"]
+        return to_torch(self.float_graph, weights=self.state).eval()
 
-    @property
+    @cached_property
     def float_logits(self) -> torch.Tensor:
-        if "logits" not in self._float:
-            self._float["logits"] = logits(self.float_model, self.data.calibration)
-        return self._float["logits"]
+        return logits(self.float_model, self.data.calibration)
 
-    @property
+    @cached_property
     def float_accuracy(self) -> float:
-        if "accuracy" not in self._float:
-            self._float["accuracy"] = accuracy(self.float_model, self.data.eval_x, self.data.eval_y)
-        return self._float["accuracy"]
+        return accuracy(self.float_model, self.data.eval_x, self.data.eval_y)
 
     def plan(self, w_bits: int, a_bits: int) -> BitPlan:
         """Every layer the Quant process sets at ``w_bits``/``a_bits`` (the stem at 8)."""
