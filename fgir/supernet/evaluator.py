@@ -33,8 +33,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fgir.data.preprocess import DEFAULT_VAL_FRACTION
-from fgir.data.sources import DIGITS
 from fgir.diagnostics import Diagnostic, FgirError, Loc
 from fgir.search.evaluators import register_evaluator
 
@@ -68,7 +66,13 @@ class SupernetEvaluator:
 
     def files(self) -> list[str]:
         """The supernet checkpoint and the data it scores on: they travel to Ray workers."""
-        return [self.checkpoint, *(p for p in self.sources()[:2] if p not in (None, DIGITS))]
+        return [self.checkpoint, *self._data_paths()]
+
+    def _data_paths(self) -> list[str]:
+        """The files or folders of the data it scores on (none for the bundled digits)."""
+        from fgir.data.sources import DIGITS   # here, not at import: fgir search imports this module
+
+        return [p for p in self.sources()[:2] if p not in (None, DIGITS)]
 
     def relocated(self, moved: dict[str, str]) -> "SupernetEvaluator":
         """This evaluator reading the checkpoint and data where a worker has them (``moved``: driver path →
@@ -81,8 +85,8 @@ class SupernetEvaluator:
 
     def ready(self, where: str) -> None:
         """Refuse, before the first candidate, a checkpoint that cannot be read or data that is not there."""
-        for source in self.sources()[:2]:
-            if source not in (None, DIGITS) and not Path(source).exists():
+        for source in self._data_paths():
+            if not Path(source).exists():
                 given = source in (self.data, self.val)
                 raise FgirError(Diagnostic(Loc(where if given else self.checkpoint), "--data" if given else "",
                                            f"{'' if given else 'was trained on '}{source}: no such file or folder",
@@ -91,6 +95,8 @@ class SupernetEvaluator:
     def sources(self) -> tuple[str, str | None, float]:
         """(training source, validation source or None, held-out fraction): ``data``/``val`` where given,
         else what the checkpoint records; a located error where it records nothing."""
+        from fgir.data.preprocess import DEFAULT_VAL_FRACTION
+
         record = self.supernet().fgir_data
         if self.data is not None:
             fraction = record["val_fraction"] if record else DEFAULT_VAL_FRACTION
