@@ -217,20 +217,22 @@ def front_end_copy(graph: Graph) -> Graph:
 def _waiting(graph: Graph) -> frozenset[int]:
     """The ids of ``graph`` and of the sub-graphs inside it that hold a Repeat not yet expanded."""
     found: set[int] = set()
-
-    def visit(g: Graph) -> bool:
-        waits = False
-        for node in g:
-            if node.subgraph is not None:
-                waits = visit(node.subgraph) or waits
-            elif node.op == REPEAT:
-                waits = True
-        if waits:
-            found.add(id(g))
-        return waits
-
-    visit(graph)
+    _collect_waiting(graph, found)
     return frozenset(found)
+
+
+def _collect_waiting(graph: Graph, found: set[int]) -> bool:
+    """Add to ``found`` the ids of ``graph`` and its sub-graphs that hold a Repeat to expand; whether
+    ``graph`` does.  (A module function: a recursive closure would be a reference cycle every compile.)"""
+    waits = False
+    for node in graph:
+        if node.subgraph is not None:
+            waits = _collect_waiting(node.subgraph, found) or waits
+        elif node.op == REPEAT:
+            waits = True
+    if waits:
+        found.add(id(graph))
+    return waits
 
 
 def _dependencies(graph: Graph, read: list[Any]) -> tuple[tuple[dict, str, Any], ...] | None:
