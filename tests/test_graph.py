@@ -26,6 +26,23 @@ def test_inputs_are_nodes_and_users_are_kept():
     g.verify()
 
 
+def test_a_node_links_back_weakly_so_it_does_not_keep_its_graph_alive():
+    g, x, a, b = small()
+    assert b.graph is g and a.users == [b]
+    del g
+    assert b.graph is None and b.inputs == (a,) and a.users == [b]   # what a node reads stays: inputs are strong
+
+
+def test_a_graph_pickles_and_deep_copies_whole():
+    import copy
+    import pickle
+
+    graph = fgir.compile(EXAMPLES / "resnet50.yaml")    # 176 nodes: linked node to node, it hit the recursion limit
+    for twin in (pickle.loads(pickle.dumps(graph)), copy.deepcopy(graph)):
+        assert twin == graph and twin["fc"].origin == graph["fc"].origin and twin["fc"] is not graph["fc"]
+        twin.verify()
+
+
 def test_insert_replace_and_erase_keep_users_in_step():
     g, x, a, b = small()
     mid = g.insert_before(b, Node("mid", "identity", inputs=[a]))

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Iterator, Mapping
 
 from fgir.diagnostics import Origin
@@ -40,6 +41,7 @@ class Graph:
     """An ordered graph of :class:`Node`; see the module docstring."""
 
     def __init__(self) -> None:
+        self._ref = weakref.ref(self)    # what its nodes hold (see Node): one object, compared by identity
         self._nodes: dict[str, Node] = {}
         self._first: Node | None = None
         self._last: Node | None = None
@@ -60,36 +62,39 @@ class Graph:
             raise ValueError(f"node '{node.name}' already belongs to a graph")
         if node.name in self._nodes:
             raise ValueError(f"duplicate node name '{node.name}'")
-        if before is not None and before.graph is not self:
+        mine = self._ref
+        if before is not None and before._owner is not mine:
             raise ValueError(f"'{before.name}' is not a node of this graph")
         for src in node.inputs:
-            if src.graph is not self or (before is not None and src._key >= before._key):
+            if src._owner is not mine or (before is not None and src._key >= before._key):
                 raise ValueError(f"node '{node.name}' reads '{src.name}', which is not defined before it")
         schema = OPS.get(node.op)
         if schema is not None:   # the node's own dict, as complete() makes one: callers may share theirs
             node.attrs = dict(node.attrs) if schema.is_complete(node.attrs) else schema.complete(node.attrs)
-        node.graph = self
+        node._owner = mine
+        reader = weakref.ref(node)
         for src in node.inputs:
-            src._users[node] = None
+            src._users[reader] = None
         self._nodes[node.name] = node
         last = self._last
         if before is None and last is not None:   # the common case, appending: inline for speed
-            node._prev, node._key, last._next, self._last = last, last._key + 1.0, node, node
+            node._prev, node._key, last._next, self._last = weakref.ref(last), last._key + 1.0, reader, node
         else:
             self._link(node, before)
         return node
 
     def _link(self, node: Node, before: Node | None) -> None:
-        prev = self._last if before is None else before._prev
-        node._prev, node._next = prev, before
+        prev = self._last if before is None else _before(before)
+        node._prev = None if prev is None else weakref.ref(prev)
+        node._next = None if before is None else weakref.ref(before)
         if prev is None:
             self._first = node
         else:
-            prev._next = node
+            prev._next = weakref.ref(node)
         if before is None:
             self._last = node
         else:
-            before._prev = node
+            before._prev = weakref.ref(node)
             self._stale_order = True
         low = prev._key if prev is not None else 0.0
         if before is None:
@@ -100,20 +105,21 @@ class Graph:
                 self._renumber()
 
     def _unlink(self, node: Node) -> None:
-        if node._prev is None:
-            self._first = node._next
+        prev, after = _before(node), _after(node)
+        if prev is None:
+            self._first = after
         else:
-            node._prev._next = node._next
-        if node._next is None:
-            self._last = node._prev
+            prev._next = node._next
+        if after is None:
+            self._last = prev
         else:
-            node._next._prev = node._prev
+            after._prev = node._prev
         node._prev = node._next = None
 
     def _renumber(self) -> None:
         node, i = self._first, 1.0
         while node is not None:
-            node._key, node, i = i, node._next, i + 1.0
+            node._key, node, i = i, _after(node), i + 1.0
 
     def _ordered(self) -> Iterator[Node]:
         """The nodes in order.  The name table is kept in the same order, restored from the linked list
@@ -123,7 +129,7 @@ class Graph:
             node = self._first
             while node is not None:
                 ordered[node.name] = node
-                node = node._next
+                node = _after(node)
             self._nodes, self._stale_order = ordered, False
         return iter(self._nodes.values())
 
@@ -141,10 +147,11 @@ class Graph:
 
     def insert_after(self, anchor: Node, node: Node) -> Node:
         """Place ``node`` just after ``anchor``; it joins the blocks ``anchor`` belongs to."""
-        if anchor.graph is not self:
+        if anchor._owner is not self._ref:
             raise ValueError(f"'{anchor.name}' is not a node of this graph")
-        if anchor._next is not None:
-            self.add_node(node, before=anchor._next)
+        after = _after(anchor)
+        if after is not None:
+            self.add_node(node, before=after)
         else:
             self.add_node(node)
         self._join_blocks_of(anchor, node, after=True)
@@ -175,7 +182,7 @@ class Graph:
     def set_outputs(self, nodes: list[Node], names: list[str] | None = None) -> None:
         """The network's results, named (default: by their nodes' names)."""
         for node in nodes:
-            if node.graph is not self:
+            if node._owner is not self._ref:
                 raise ValueError(f"output '{node.name}' is not a node of this graph")
         if names is not None and len(names) != len(nodes):
             raise ValueError(f"{len(nodes)} outputs but {len(names)} names")
@@ -204,9 +211,10 @@ class Graph:
             raise ValueError(f"cannot erase '{node.name}': read by {', '.join(readers)}")
         del self._nodes[node.name]
         self._unlink(node)
+        reader = weakref.ref(node)
         for src in set(node.inputs):
-            src._users.pop(node, None)
-        node.graph = None
+            src._users.pop(reader, None)
+        node._owner = None
         for info in self.blocks:
             if node.name in info.nodes:
                 info.nodes.remove(node.name)
@@ -219,24 +227,8 @@ class Graph:
         self._stale_order = other._stale_order
         self._outputs, self.output_names = other._outputs, other.output_names
         for node in self._nodes.values():
-            node.graph = self
+            node._owner = self._ref
         other._nodes, other._first, other._last, other._outputs, other.output_names = {}, None, None, [], []
-
-    def release(self) -> None:
-        """Empty the graph, cutting the references between it and its nodes (graph, users, order): its
-        objects are then freed as soon as nothing else holds them, not when the cycle collector next runs
-        (for a dropped ResNet-50, a fifth of its compile time).  For a caller done with a graph
-        it made; sub-graphs (shared by the block memo) are left as they are.
-
-        >>> g = Graph(); x = g.add_input(); g.set_output(g.add("act", "relu", [x]))
-        >>> g.release(); len(g), x.users, x.graph
-        (0, [], None)
-        """
-        for node in self._nodes.values():
-            node._users.clear()
-            node._inputs, node._prev, node._next, node.graph, node.subgraph = (), None, None, None, None
-        self._nodes, self._first, self._last, self._outputs, self.output_names = {}, None, None, [], []
-        self.blocks = []
 
     def unique_name(self, base: str) -> str:
         if base not in self._nodes:
@@ -263,7 +255,7 @@ class Graph:
 
     def __contains__(self, name: object) -> bool:
         if isinstance(name, Node):
-            return name.graph is self
+            return name._owner is self._ref
         return name in self._nodes
 
     @property
@@ -329,6 +321,17 @@ class Graph:
         from fgir.ir.serialize import graph_from_json
         return graph_from_json(data)
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickled (and deep-copied) as its JSON form: a graph's nodes link to each other weakly.
+
+        >>> import pickle
+        >>> g = Graph(); g.set_output(g.add("act", "relu", [g.add_input()]))
+        >>> pickle.loads(pickle.dumps(g)) == g
+        True
+        """
+        from fgir.ir.serialize import graph_from_json, graph_to_json
+        return graph_from_json, (graph_to_json(self),)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Graph) and self.to_json() == other.to_json()
 
@@ -351,6 +354,18 @@ class Graph:
 
     def __str__(self) -> str:
         return self.format()
+
+
+def _before(node: Node) -> Node | None:
+    """The node just before ``node`` in its graph's order."""
+    prev = node._prev
+    return None if prev is None else prev()
+
+
+def _after(node: Node) -> Node | None:
+    """The node just after ``node`` in its graph's order."""
+    after = node._next
+    return None if after is None else after()
 
 
 class _NodeView(Mapping):

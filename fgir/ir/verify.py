@@ -62,9 +62,9 @@ def _problems(graph: "Graph", subgraph: bool = False):
                 yield f"{where}: reads '{src.name}', which is not a node of this graph"
             elif src.name not in seen:
                 yield f"{where}: reads '{src.name}', which comes after it"
-            if node not in src._users:
+            if not src.is_read_by(node):
                 yield f"{where}: missing from the users of '{src.name}'"
-        for user in node._users:
+        for user in node.users:
             if node not in user.inputs:
                 yield f"{where}: lists '{user.name}' as a user, which does not read it"
         inputs += node.op == "input"

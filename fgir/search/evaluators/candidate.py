@@ -105,8 +105,7 @@ def evaluate_job(job: Job) -> dict[str, Any]:
         over = violations(row["metrics"], job.constraints)
     if over:
         return {**row, "status": "invalid", "message": "over budget: " + "; ".join(over)}
-    if job.evaluator is None:   # nothing else saw the graph: freed now, not by the cycle collector later
-        graph.release()
+    if job.evaluator is None:
         return row
     try:
         if job.epochs is not None:
