@@ -42,19 +42,42 @@ def initialise(root: nn.Module, graph: Graph, placed: dict[str, Any] | None = No
     schemes: dict[str, dict[str, list]] = graph.meta.get("init_schemes", {})
     if not schemes:
         return
-    enclosing = graph.blocks_of()
+    by_role = {family: _by_role(scheme) for family, scheme in schemes.items()}
+    family_of = _innermost_families(graph)
     network = graph.meta.get("family")
     for node in graph:
-        family = next((b.family for b in enclosing.get(node.name, []) if b.family), network)
-        scheme = schemes.get(family or "")
-        if not scheme:
+        roles = by_role.get(family_of.get(node.name, network) or "")
+        if not roles:
             continue
         schema = OPS[node.op]
+        rules = roles.get(schema.role)
+        if not rules:
+            continue
         for weight in schema.weights(node.attrs):
-            rule = scheme.get(f"{schema.role}.{weight.name}")
+            rule = rules.get(weight.name)
             if rule is not None:
                 method, params = rule
                 METHODS[method](_tensor(root, placed, node.name, weight), params)
+
+
+def _by_role(scheme: dict[str, list]) -> dict[str, dict[str, list]]:
+    """``{"conv.weight": rule}`` as ``{"conv": {"weight": rule}}``: a node whose role has no rule is
+    passed over without listing its weights."""
+    out: dict[str, dict[str, list]] = {}
+    for key, rule in scheme.items():
+        role, _, weight = key.partition(".")
+        out.setdefault(role, {})[weight] = rule
+    return out
+
+
+def _innermost_families(graph: Graph) -> dict[str, str]:
+    """Each node's innermost block that has a family: that family (a node in none is left out)."""
+    out: dict[str, str] = {}
+    for info in graph.blocks:          # parents come before their children, who override them
+        if info.family:
+            for name in info.nodes:
+                out[name] = info.family
+    return out
 
 
 def _tensor(root: nn.Module, placed: dict[str, Any] | None, node: str, weight: Any) -> torch.Tensor:

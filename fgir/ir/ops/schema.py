@@ -214,21 +214,20 @@ class OpSchema:
     quant_role: str | None = None
     attr_names: frozenset[str] = field(init=False)
     attr_order: tuple[str, ...] = field(init=False, repr=False)   # the names, in the order complete() gives
+    # the op's broad role, read off its traits, for what is keyed by it in words: a family's initialisation
+    # (``"conv.weight"``) and a picture's colours.  Passes ask traits instead.
+    role: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attr_names", frozenset(a.name for a in self.attrs))
         object.__setattr__(self, "attr_order", tuple(a.name for a in self.attrs))
         object.__setattr__(self, "traits", frozenset(self.traits))
+        object.__setattr__(self, "role", next((role for trait, role in ROLES if trait in self.traits), ""))
 
     def has(self, trait: Trait) -> bool:
         """Whether the op has ``trait``: what passes ask instead of its name."""
         return trait in self.traits
 
-    @property
-    def role(self) -> str:
-        """The op's broad role, read off its traits, for what is keyed by it in words: a family's
-        initialisation (``"conv.weight"``) and a picture's colours.  Passes ask traits instead."""
-        return next((role for trait, role in ROLES if trait in self.traits), "")
 
     def channel_rule(self, attrs: Attrs) -> ChannelRule:
         return self.channels(attrs) if callable(self.channels) else self.channels
