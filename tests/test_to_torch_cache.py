@@ -1,8 +1,9 @@
 """to_torch's generated forward is made once per graph structure (fgir.backends.torch.codegen) and changes nothing.
 
 Modules built from the cache are the modules built without it: same weights for a seed, same outputs,
-same code; a structure of its own gets code of its own; editing one module's fx graph changes that one
-only; the cache stays bounded and releases the sources it drops.
+same code, the same fx graph once read (built then, from the module's recipe); a structure of its own
+gets code of its own; editing one module's fx graph changes that one only; copying and pickling work
+whether or not the graph was read; the cache stays bounded and releases the sources it drops.
 """
 
 from __future__ import annotations
@@ -79,3 +80,41 @@ def test_the_cache_is_bounded_and_releases_what_it_drops(monkeypatch, resnet20):
     assert len(codegen._KEPT) == 1 and source not in linecache.cache
     x = torch.rand(1, 3, 16, 16)
     assert first.eval()(x).shape == (1, 10)          # a module whose code was dropped still runs
+
+
+def test_a_kept_modules_fx_graph_is_built_when_read_and_equals_a_fresh_ones(resnet20):
+    codegen.forget_all()
+    fresh = fgir.to_torch(resnet20)
+    kept = fgir.to_torch(resnet20)
+    assert "_graph" in fresh.__dict__ and "_graph" not in kept.__dict__     # nothing built for it yet
+    assert str(kept.graph) == str(fresh.graph) and kept.graph.owning_module is kept
+    assert kept.graph is kept.graph and "_fgir_recipe" not in kept.__dict__  # built once, its own
+
+
+@pytest.mark.parametrize("read_first", [False, True])
+def test_a_kept_module_copies_and_pickles_whole(resnet20, tmp_path, read_first):
+    import pickle
+
+    fgir.to_torch(resnet20)
+    module = fgir.to_torch(resnet20, seed=1).eval()
+    if read_first:
+        module.graph
+    x = torch.rand(2, 3, 16, 16)
+    torch.save(module, tmp_path / "whole.pt")
+    for twin in (copy.deepcopy(module), copy.copy(module), pickle.loads(pickle.dumps(module)),
+                 torch.load(tmp_path / "whole.pt", weights_only=False)):
+        assert torch.equal(twin.eval()(x), module(x)) and twin.code == module.code
+        assert len(twin.graph.nodes) == len(module.graph.nodes)
+
+
+def test_a_module_registration_hook_sees_every_layer(resnet20):
+    from torch.nn.modules.module import register_module_module_registration_hook
+
+    seen = []
+    handle = register_module_module_registration_hook(lambda parent, name, module: seen.append(name))
+    try:
+        module = fgir.to_torch(resnet20)
+    finally:
+        handle.remove()
+    leaves = [name.rsplit(".", 1)[-1] for name, _ in module.named_modules() if name]
+    assert sorted(seen) == sorted(leaves) and "conv1" in seen

@@ -14,13 +14,10 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
-import torch.fx
 from torch import nn
 
-from fgir.backends.torch.codegen import FgirModule, structure_key
+from fgir.backends.torch.codegen import Call, FgirModule, Recipe
 from fgir.backends.torch.init import initialise
 from fgir.backends.torch.quant import QUANTIZED_LAYERS
 from fgir.backends.torch.rules import RULES, FunctionRule, InputRule, ModuleRule, ParameterRule
@@ -41,16 +38,28 @@ def _place(root: nn.Module, path: str, module: nn.Module | nn.Parameter) -> nn.M
         holder = child
     if isinstance(module, nn.Parameter):   # a node's own tensor: a parameter of the module above it
         holder.register_parameter(leaf, module)
+    elif _is_free(holder, leaf):
+        holder._modules[leaf] = module     # what add_module does, less the checks just made
     else:
-        holder.add_module(leaf, module)
+        holder.add_module(leaf, module)    # torch's own words for a clash
     return module
+
+
+def _is_free(holder: nn.Module, name: str) -> bool:
+    """Whether ``name`` is a plain new name in ``holder``, with no module registration hook installed to
+    see it: no attribute of its class, its instance, its tensors or its modules (asked without raising,
+    which is what makes ``hasattr`` slow on a module)."""
+    return (name.isidentifier() and name not in holder.__dict__ and name not in holder._modules
+            and name not in holder._parameters and name not in holder._buffers
+            and not hasattr(type(holder), name)
+            and not getattr(torch.nn.modules.module, "_global_module_registration_hooks", True))
 
 
 OUTPUT_FORMS = ("tuple", "dict")
 
 
 def build_module(graph: Graph, seed: int | None = None, outputs: str = "tuple",
-                 initialise_weights: bool = True) -> torch.fx.GraphModule:
+                 initialise_weights: bool = True) -> FgirModule:
     """The ``nn.Module`` for a lowered graph; ``seed`` makes its initial weights reproducible.
 
     ``initialise_weights=False`` leaves each layer's tensors as its torch constructor made them, skipping the
@@ -65,35 +74,37 @@ def build_module(graph: Graph, seed: int | None = None, outputs: str = "tuple",
         raise ValueError("build_module needs a lowered graph (fgir.compile gives one)")
     generator_state = torch.random.get_rng_state()
     if seed is not None:
-        torch.manual_seed(seed)
+        seed_generator(seed)
     try:
         module = FgirModule.empty()    # each node's module is placed in it where the state_dict has it
-        fx_graph = torch.fx.Graph()
-        values: dict[str, torch.fx.Node] = {}
-        structure: list = []      # what the generated forward depends on (codegen.structure_key)
+        calls: list[Call] = []         # the forward's calls, node by node: what its fx graph is built from
         placed: dict[str, nn.Module | nn.Parameter] = {}    # node name → what it put at its path
         for node in graph:
-            values[node.name] = _emit(node, values, module, fx_graph, structure, placed)
-        results = [values[node.name] for node in graph.outputs]
-        if len(results) == 1:
-            fx_graph.output(results[0])
-        elif outputs == "dict":
-            fx_graph.output(dict(zip(graph.output_names, results)))
-        else:
-            fx_graph.output(tuple(results))
-        structure.append(("<output>", outputs if len(results) > 1 else None,
-                          tuple(graph.output_names) if outputs == "dict" else (),
-                          tuple(node.name for node in graph.outputs)))
+            calls.append(_emit(node, module, placed))
+        form = outputs if len(graph.outputs) > 1 else None
+        result = (tuple(node.name for node in graph.outputs), form,
+                  tuple(graph.output_names) if form == "dict" else ())
         _attach_quantized_convs(graph, placed)
         if initialise_weights:
             initialise(module, graph, placed)
     finally:
         if seed is not None:
             torch.random.set_rng_state(generator_state)
-    module.set_graph(fx_graph, structure_key(structure))
+    module.set_recipe(Recipe(tuple(calls), result))
     module.fgir_spec = dict(graph.meta.get("spec", {}))
     module.fgir_input = list(graph.meta.get("input", []))
     return module
+
+
+def seed_generator(seed: int) -> None:
+    """Seed the generator that a new layer's tensors draw from: the CPU's, unless torch's default device is
+    another (then every device's, as ``torch.manual_seed`` does; it also seeds CUDA's, which costs a tenth
+    of a ResNet-20's build and would change a GPU user's random state behind their back)."""
+    get_default_device = getattr(torch, "get_default_device", None)
+    if get_default_device is None or get_default_device().type == "cpu":
+        torch.random.default_generator.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
 
 
 def _attach_quantized_convs(graph: Graph, placed: dict[str, nn.Module | nn.Parameter]) -> None:
@@ -110,41 +121,17 @@ def _attach_quantized_convs(graph: Graph, placed: dict[str, nn.Module | nn.Param
             module.attach(point, placed[norm.name] if norm is not None else None)
 
 
-def _emit(node: Node, values: dict[str, torch.fx.Node], root: nn.Module,
-          fx_graph: torch.fx.Graph, structure: list, placed: dict[str, nn.Module | nn.Parameter]) -> torch.fx.Node:
+def _emit(node: Node, root: nn.Module, placed: dict[str, nn.Module | nn.Parameter]) -> Call:
+    """Put the node's module (or parameter) in ``root`` and say how the forward calls it."""
     rule = RULES[node.op]
-    args = tuple(values[src.name] for src in node.inputs)
     if isinstance(rule, InputRule):
-        structure.append((node.name, "<input>"))
-        return fx_graph.placeholder("x")
+        return Call(node.name, "input", None, (), ())
     reads = tuple(src.name for src in node.inputs)
     if isinstance(rule, FunctionRule):
-        extra = rule.extra(node)
-        structure.append((node.name, reads, rule.fn, rule.packed, frozen(extra)))
-        return fx_graph.call_function(rule.fn, ((list(args),) if rule.packed else args) + extra)
+        return Call(node.name, "packed" if rule.packed else "function", rule.fn, reads, rule.extra(node))
     if isinstance(rule, ParameterRule):
         placed[node.name] = _place(root, node.name, nn.Parameter(rule.make(node)))
-        extra = rule.extra(node)
-        structure.append((node.name, reads, rule.fn, "<parameter>", frozen(extra)))
-        return fx_graph.call_function(rule.fn, args + (fx_graph.get_attr(node.name),) + extra)
+        return Call(node.name, "parameter", rule.fn, reads, rule.extra(node))
     assert isinstance(rule, ModuleRule)
     placed[node.name] = _place(root, node.name, rule.build(node))
-    structure.append((node.name, reads, "<module>"))
-    return fx_graph.call_module(node.name, args)
-
-
-def frozen(value: Any) -> Any:
-    """A hashable stand-in for a call's constant arguments that tells apart what the generated source
-    writes differently (``[1]`` and ``(1,)``, ``1`` and ``1.0`` and ``True``, ``0.0`` and ``-0.0``).
-
-    >>> frozen((1, [2.0, -0.0], True))
-    ('()', ((<class 'int'>, 1), ('[]', ((<class 'float'>, '2.0'), (<class 'float'>, '-0.0'))), (<class 'bool'>, True)))
-    """
-    kind = type(value)
-    if kind is list or kind is tuple:
-        return ("[]" if kind is list else "()", tuple(frozen(v) for v in value))
-    if kind is dict:
-        return ("{}", tuple((frozen(k), frozen(v)) for k, v in value.items()))
-    if kind is float:
-        return kind, repr(value)
-    return kind, value
+    return Call(node.name, "module", None, reads, ())

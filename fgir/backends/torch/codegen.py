@@ -1,12 +1,15 @@
-"""The generated ``forward`` of a module, made once per graph structure and reused.
+"""A module's ``forward``: generated once per graph structure and reused; its fx graph built only when read.
 
 ``torch.fx`` writes a ``forward``'s Python source from the fx graph and compiles it, for every
-module: a third of ``to_torch``'s time for a ResNet-20.  Two lowered graphs of the same structure
-(the same nodes, ops, inputs and call arguments, in the same order: :func:`structure_key`) get
-the same source, so :class:`FgirModule` keeps the compiled ``forward`` under that key and gives
-the next module of that structure the same function.  Each module keeps its own fx graph
-(``module.graph``); a later ``module.recompile()`` (after editing it) generates afresh, as
-torch.fx does.  The last :data:`MAX_KEPT` structures are kept, their sources released after.
+module: a third of ``to_torch``'s time for a ResNet-20, and building the fx graph a fifth more.  So
+:func:`~fgir.backends.torch.build.build_module` describes a module by a :class:`Recipe`: each node's
+:class:`Call` and the outputs.  Two recipes of one structure (the same calls, inputs and constant
+arguments, in the same order: :meth:`Recipe.key`) get the same source, so :class:`FgirModule` keeps the
+compiled ``forward`` under that key and gives the next module of that structure the same function.  That
+module builds its fx graph from its recipe when something first reads ``module.graph`` (printing,
+editing, copying, pickling, tracing): its own graph, as with torch.fx.  A later ``module.recompile()``
+(after editing it) generates afresh, as torch.fx does.  The last :data:`MAX_KEPT` structures are kept,
+their sources released after.
 
 Example:
     >>> import fgir
@@ -14,13 +17,15 @@ Example:
     >>> a, b = fgir.to_torch(graph), fgir.to_torch(graph)
     >>> type(a).forward is type(b).forward, a.code == b.code, isinstance(a, torch.fx.GraphModule)
     (True, True, True)
+    >>> a.graph is not b.graph, len(a.graph.nodes) == len(b.graph.nodes)
+    (True, True)
 """
 
 from __future__ import annotations
 
 import linecache
 import weakref
-from typing import Any, Hashable
+from typing import Any, Hashable, NamedTuple
 
 import torch
 import torch.fx
@@ -30,75 +35,158 @@ MAX_KEPT = 64
 _KEPT: dict[Hashable, "_Forward"] = {}
 
 
-class _Forward:
-    __slots__ = ("forward", "code", "lineno_map", "prologue_start", "python_code")
+class Call(NamedTuple):
+    """What a module's ``forward`` does for one node.
 
-    def __init__(self, module: torch.fx.GraphModule, python_code: Any) -> None:
+    ``kind``: ``input`` (the argument), ``module`` (calls the submodule at the node's name), ``function``
+    (``fn(*inputs, *extra)``), ``packed`` (``fn([inputs], *extra)``) or ``parameter`` (``fn(*inputs, tensor,
+    *extra)``, the tensor being the module's attribute at the node's name)."""
+
+    name: str
+    kind: str
+    fn: Any
+    reads: tuple[str, ...]
+    extra: tuple[Any, ...]
+
+
+class Recipe(NamedTuple):
+    """A module's calls, in order, and its result: ``outputs`` is (the nodes' names, ``None`` for one
+    result as it is, else ``"tuple"`` or ``"dict"``, the dict's keys)."""
+
+    calls: tuple[Call, ...]
+    outputs: tuple[tuple[str, ...], str | None, tuple[str, ...]]
+
+    def key(self) -> Hashable | None:
+        """What the generated source depends on, hashable; None if a constant argument cannot be hashed
+        (then the module's code is generated as usual).
+
+        >>> one = Recipe((Call("x", "input", None, (), ()), Call("act", "module", None, ("x",), ())), (("act",), None, ()))
+        >>> one.key() == one._replace(calls=tuple(one.calls)).key(), one._replace(outputs=(("x",), None, ())).key() == one.key()
+        (True, False)
+        """
+        parts = (tuple((c.name, c.kind, c.fn, c.reads, frozen(c.extra)) for c in self.calls), self.outputs)
+        try:
+            hash(parts)
+        except TypeError:
+            return None
+        return parts
+
+    def graph(self) -> torch.fx.Graph:
+        """The fx graph that the recipe describes."""
+        fx = torch.fx.Graph()
+        values: dict[str, torch.fx.Node] = {}
+        for call in self.calls:
+            args = tuple(values[name] for name in call.reads)
+            if call.kind == "input":
+                value = fx.placeholder("x")
+            elif call.kind == "module":
+                value = fx.call_module(call.name, args)
+            elif call.kind == "packed":
+                value = fx.call_function(call.fn, (list(args),) + call.extra)
+            elif call.kind == "parameter":
+                value = fx.call_function(call.fn, args + (fx.get_attr(call.name),) + call.extra)
+            else:
+                value = fx.call_function(call.fn, args + call.extra)
+            values[call.name] = value
+        names, form, keys = self.outputs
+        results = [values[name] for name in names]
+        fx.output(results[0] if form is None else dict(zip(keys, results)) if form == "dict" else tuple(results))
+        return fx
+
+
+def frozen(value: Any) -> Any:
+    """A hashable stand-in for a call's constant arguments that tells apart what the generated source
+    writes differently (``[1]`` and ``(1,)``, ``1`` and ``1.0`` and ``True``, ``0.0`` and ``-0.0``).
+
+    >>> frozen((1, [2.0, -0.0], True))
+    ('()', ((<class 'int'>, 1), ('[]', ((<class 'float'>, '2.0'), (<class 'float'>, '-0.0'))), (<class 'bool'>, True)))
+    """
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return ("[]" if kind is list else "()", tuple(frozen(v) for v in value))
+    if kind is dict:
+        return ("{}", tuple((frozen(k), frozen(v)) for k, v in value.items()))
+    if kind is float:
+        return kind, repr(value)
+    return kind, value
+
+
+class _Forward:
+    __slots__ = ("forward", "code", "lineno_map", "prologue_start")
+
+    def __init__(self, module: torch.fx.GraphModule) -> None:
         self.forward = type(module).forward
-        self.code, self.python_code = module._code, python_code
+        self.code = module._code
         self.lineno_map = getattr(module, "_lineno_map", None)
         self.prologue_start = getattr(module, "_prologue_start", 0)
 
 
-def structure_key(parts: list[Hashable]) -> Hashable | None:
-    """A key for a module's structure from its hashable parts, or None if a part cannot be hashed (then
-    the module's code is generated as usual).
-
-    >>> structure_key([("act", "relu", ("x",))]) == structure_key([("act", "relu", ("x",))])
-    True
-    >>> structure_key([["unhashable"]]) is None
-    True
-    """
-    key = tuple(parts)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
-
 class FgirModule(torch.fx.GraphModule):
-    """A ``torch.fx.GraphModule`` whose first compile per structure key is kept for the next (see the module
-    docstring)."""
+    """A ``torch.fx.GraphModule`` made from a :class:`Recipe`, sharing the ``forward`` of its structure
+    (see the module docstring)."""
 
-    def __init__(self, root: torch.nn.Module, graph: torch.fx.Graph, key: Hashable | None) -> None:
-        object.__setattr__(self, "_fgir_structure", key)    # read by recompile(), which __init__ calls
-        try:
-            super().__init__(root, graph, class_name="FgirModule")
-        finally:
-            object.__setattr__(self, "_fgir_structure", None)   # a recompile after an edit generates afresh
+    def __init__(self, root: torch.nn.Module, graph: torch.fx.Graph) -> None:
+        super().__init__(root, graph, class_name="FgirModule")
 
     @classmethod
     def empty(cls) -> "FgirModule":
-        """A module with no graph yet: what it holds is placed in it directly (torch.fx would copy it in
-        from another module), then :meth:`set_graph` gives it its ``forward``."""
-        return cls(torch.nn.Module(), torch.fx.Graph(), ("<empty>",))
+        """A module with no graph and no code yet: what it holds is placed in it directly (torch.fx would
+        copy it in from another module), then :meth:`set_recipe` gives it its ``forward``."""
+        module = cls.__new__(cls)
+        module.__dict__["_fgir_defer"] = True    # no source for a forward that set_recipe replaces
+        cls.__init__(module, torch.nn.Module(), torch.fx.Graph())
+        return module
 
-    def set_graph(self, graph: torch.fx.Graph, key: Hashable | None) -> None:
-        """Make ``graph`` this module's, its code the one kept for ``key`` (generated when there is none)."""
-        object.__setattr__(self, "_fgir_structure", key)
-        try:
-            self.graph = graph
-        finally:
-            object.__setattr__(self, "_fgir_structure", None)
-
-    def recompile(self) -> Any:
-        key = self.__dict__.get("_fgir_structure")
-        if key is None or _profiler_metadata() or not _can_reuse():
-            python_code = super().recompile()     # this module's own source: released with it
-            weakref.finalize(self, forget_source, type(self).forward.__code__.co_filename)
-            return python_code
-        kept = _KEPT.get(key)
+    def set_recipe(self, recipe: Recipe) -> None:
+        """Give the module the ``forward`` that ``recipe`` describes: the one kept for its structure, the
+        fx graph left to build when read; else generated from a graph built now (and kept)."""
+        key = recipe.key() if _can_reuse() and not _profiler_metadata() else None
+        kept = _KEPT.get(key) if key is not None else None
         if kept is None:
-            python_code = super().recompile()
-            _keep(key, _Forward(self, python_code))
-            return python_code
+            self.__dict__["_fgir_keep"] = key
+            self.graph = recipe.graph()     # generates the source (GraphModule.recompile)
+            return
         _KEPT[key] = _KEPT.pop(key)   # the most recent last
+        del self.__dict__["_graph"]
+        self.__dict__["_fgir_recipe"] = recipe
         self._code, self._lineno_map, self._prologue_start = kept.code, kept.lineno_map, kept.prologue_start
         cls = type(self)
         cls.forward = kept.forward
         _wrap_call(cls)
-        return kept.python_code
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_graph":    # read for the first time: built from the recipe
+            recipe = self.__dict__.pop("_fgir_recipe", None)
+            if recipe is not None:
+                graph = recipe.graph()
+                graph.owning_module = self
+                self.__dict__["_graph"] = graph
+                return graph
+        return super().__getattr__(name)
+
+    def recompile(self) -> Any:
+        if self.__dict__.pop("_fgir_defer", False):
+            return None
+        python_code = super().recompile()
+        key = self.__dict__.pop("_fgir_keep", None)
+        if key is None:    # this module's own source: released with it
+            weakref.finalize(self, forget_source, type(self).forward.__code__.co_filename)
+        else:
+            _keep(key, _Forward(self))
+        return python_code
+
+    # torch.fx deep-copies and pickles a module's __dict__ with its "_graph" in it: build the graph first
+    def __deepcopy__(self, memo: dict[int, Any]) -> torch.fx.GraphModule:
+        self._graph
+        return super().__deepcopy__(memo)
+
+    def __reduce__(self) -> Any:
+        self._graph
+        return super().__reduce__()
+
+    def __reduce_package__(self, exporter: Any) -> Any:
+        self._graph
+        return super().__reduce_package__(exporter)
 
 
 def _wrap_call(cls: type) -> None:
@@ -149,4 +237,4 @@ def forget_all() -> None:
         _forget(_KEPT.pop(next(iter(_KEPT))))
 
 
-__all__ = ["FgirModule", "MAX_KEPT", "forget_all", "forget_source", "structure_key"]
+__all__ = ["Call", "FgirModule", "MAX_KEPT", "Recipe", "forget_all", "forget_source", "frozen"]
