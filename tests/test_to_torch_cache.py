@@ -82,13 +82,31 @@ def test_the_cache_is_bounded_and_releases_what_it_drops(monkeypatch, resnet20):
     assert first.eval()(x).shape == (1, 10)          # a module whose code was dropped still runs
 
 
-def test_a_kept_modules_fx_graph_is_built_when_read_and_equals_a_fresh_ones(resnet20):
+def test_a_modules_fx_graph_is_built_when_read_and_equals_the_generated_ones(resnet20):
     codegen.forget_all()
-    fresh = fgir.to_torch(resnet20)
+    first = fgir.to_torch(resnet20)     # its code generated from a graph it does not keep
     kept = fgir.to_torch(resnet20)
-    assert "_graph" in fresh.__dict__ and "_graph" not in kept.__dict__     # nothing built for it yet
-    assert str(kept.graph) == str(fresh.graph) and kept.graph.owning_module is kept
+    assert "_graph" not in first.__dict__ and "_graph" not in kept.__dict__     # nothing built for them yet
+    assert str(kept.graph) == str(first.graph) and kept.graph.owning_module is kept
     assert kept.graph is kept.graph and "_fgir_recipe" not in kept.__dict__  # built once, its own
+    assert kept.graph.python_code("self").src == kept.code
+
+
+def test_a_dropped_module_is_freed_at_once_weights_and_all(resnet20):
+    import gc
+    import weakref
+
+    codegen.forget_all()
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(2):       # the first generates the structure's code, the second takes it
+            module = fgir.to_torch(resnet20)
+            weight = weakref.ref(module.conv1.weight)
+            del module
+            assert weight() is None     # not left for the cycle collector: no module-graph cycle
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("read_first", [False, True])

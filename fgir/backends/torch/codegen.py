@@ -135,19 +135,26 @@ class FgirModule(torch.fx.GraphModule):
         module = cls.__new__(cls)
         module.__dict__["_fgir_defer"] = True    # no source for a forward that set_recipe replaces
         cls.__init__(module, torch.nn.Module(), torch.fx.Graph())
+        module.__dict__["_graph"].owning_module = None   # a placeholder: it must not hold the module alive
         return module
 
     def set_recipe(self, recipe: Recipe) -> None:
-        """Give the module the ``forward`` that ``recipe`` describes: the one kept for its structure, the
-        fx graph left to build when read; else generated from a graph built now (and kept)."""
+        """Give the module the ``forward`` that ``recipe`` describes: the one kept for its structure (generated
+        from the recipe's graph and kept, the first time), its fx graph left to build when read.
+
+        Until then the module holds no fx graph, so it is freed as soon as it is dropped: a GraphModule and
+        its graph refer to each other, which left every module, weights and all, to the cycle collector
+        (and a ResNet-50's fresh tensors to fresh pages of memory, a third slower to fill)."""
         key = recipe.key() if _can_reuse() and not _profiler_metadata() else None
         kept = _KEPT.get(key) if key is not None else None
         if kept is None:
             self.__dict__["_fgir_keep"] = key
-            self.graph = recipe.graph()     # generates the source (GraphModule.recompile)
-            return
+            self.graph = recipe.graph()     # generates the source (GraphModule.recompile), kept under key
+            if key is None:
+                return                      # code of its own: the module keeps the graph it came from
+            kept = _KEPT[key]
         _KEPT[key] = _KEPT.pop(key)   # the most recent last
-        del self.__dict__["_graph"]
+        self.__dict__.pop("_graph").owning_module = None    # the fx graph and its module: a cycle
         self.__dict__["_fgir_recipe"] = recipe
         self._code, self._lineno_map, self._prologue_start = kept.code, kept.lineno_map, kept.prologue_start
         cls = type(self)
