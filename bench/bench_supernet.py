@@ -3,9 +3,9 @@
 On examples/search/supernet_mobilenet.yaml (input 3x8x8), CPU, one thread:
 
 1. quality: the supernet trained ``--epochs`` epochs (``fgir train --supernet``: sandwich rule, in-place
-   distillation mixed with the labels; and again with pure distillation, ``--distill 1``, for comparison); ``--candidates`` random candidates scored with inherited weights (the ``supernet``
-   evaluator: BN recalibrated on ``--calibrate`` batches, held-out fifth) and trained standalone for the
-   same epochs with the same recipe (``fgir train``'s, which the supernet's training uses: SGD, cosine
+   distillation mixed with the labels; and again with pure distillation, ``--distill 1``, for comparison);
+   ``--candidates`` random candidates scored with inherited weights (the ``supernet`` evaluator: BN
+   recalibrated on ``--calibrate`` batches, held-out fifth) and trained standalone for the same epochs with the same recipe (``fgir train``'s, which the supernet's training uses: SGD, cosine
    schedule), on the same split, twice (seeds 0 and 1); Kendall's tau between the rankings (target
    >= 0.5) and the share within 1.0 point of standalone (target >= 90%), against seed 0 and against the
    mean of both seeds; and the noise floor, seed 0 against seed 1: what a second standalone run reaches.

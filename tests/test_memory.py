@@ -79,7 +79,7 @@ def unreachable_nodes(work) -> int:
 
 
 def test_a_dropped_graph_is_freed_at_once_not_by_the_cycle_collector():
-    """A node links back to its graph, its users and the node before it weakly, so a dropped graph has no
+    """A node links back to its graph, its users and the nodes around it weakly, so a dropped graph has no
     reference cycle: nothing of it waits for the collector (which took a fifth of a ResNet-50's analysis)."""
     from fgir.search.evaluators import Job, evaluate_job
 

@@ -33,7 +33,7 @@ ITEM = "item"   # structural, like a block node: output ``attrs["index"]`` of a 
 class Node:
     """One operation; ``attrs`` are plain JSON-like values, ``arg_origins`` say where they came from.
 
-    The links that point back (a node's graph, its users, the node before it) are weak: a graph and its
+    The links that point back (a node's graph, its users, the nodes before and after it) are weak: a graph and its
     nodes refer to each other only one way, so a dropped graph is freed at once by reference counting,
     not by the cycle collector (a fifth of a ResNet-50's analysis).  So a node does not keep its graph
     alive: once nothing holds the graph, ``node.graph`` is None."""
@@ -78,6 +78,7 @@ class Node:
         return [user for ref in self._users if (user := ref()) is not None]
 
     def is_read_by(self, node: "Node") -> bool:
+        """Whether ``node`` is among this node's users (what ``Graph.verify`` checks both ways)."""
         return weakref.ref(node) in self._users
 
     @property

@@ -228,7 +228,6 @@ class OpSchema:
         """Whether the op has ``trait``: what passes ask instead of its name."""
         return trait in self.traits
 
-
     def channel_rule(self, attrs: Attrs) -> ChannelRule:
         return self.channels(attrs) if callable(self.channels) else self.channels
 
